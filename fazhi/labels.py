@@ -1,0 +1,129 @@
+"""Labelled sentences: reading and validating ``data/labels/*.jsonl`` and ``*.csv``.
+
+Format (see labeling-guide.md): one unit per line/row with at least `doc`, `text`, `area`,
+`category` (empty for headings and for area `none`) and `source`; `kind` defaults to body.
+Only files directly in the labels folder are read (working files in subfolders are not).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from fazhi.paths import LABELS_DIR
+from fazhi.taxonomy import Taxonomy, load_taxonomy
+from fazhi.tokenizer import normalize
+
+EVALUATION_SOURCE = "manual"  # only these labels count as evaluation truth
+KINDS = ("heading", "body", "furniture")
+
+
+class LabelError(ValueError):
+    """A label file is invalid; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class LabelledUnit:
+    doc: str
+    text: str
+    area: str
+    category: str | None
+    source: str
+    kind: str
+    file: str
+    line: int
+    start: int | None = None  # offset of the unit in its document, where known
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def is_evaluation_truth(self) -> bool:
+        return self.source == EVALUATION_SOURCE
+
+
+def _rows(path: Path):
+    if path.suffix == ".jsonl":
+        with open(path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise LabelError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+                if not isinstance(row, dict):
+                    raise LabelError(f"{path}:{number}: expected a JSON object")
+                yield number, row
+    else:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            for number, row in enumerate(csv.DictReader(fh), 2):
+                yield number, row
+
+
+def _check(row: dict, where: str, taxonomy: Taxonomy) -> LabelledUnit:
+    for field in ("doc", "text", "area", "source"):
+        if not str(row.get(field) or "").strip():
+            raise LabelError(f"{where}: missing field {field!r}")
+    area = str(row["area"]).strip()
+    kind = str(row.get("kind") or "body").strip()
+    category = str(row.get("category") or "").strip() or None
+    if area not in taxonomy.area_ids:
+        raise LabelError(f"{where}: unknown area {area!r} (expected one of {', '.join(taxonomy.area_ids)})")
+    if kind not in KINDS:
+        raise LabelError(f"{where}: unknown kind {kind!r}")
+    if category is not None and category not in taxonomy.categories:
+        raise LabelError(f"{where}: unknown category {category!r} "
+                         f"(expected one of {', '.join(taxonomy.categories)})")
+    needs_category = kind == "body" and area != taxonomy.off_topic_id
+    if needs_category and category is None:
+        raise LabelError(f"{where}: body sentence of area {area!r} needs a category")
+    if not needs_category and category is not None:
+        raise LabelError(f"{where}: a {kind} of area {area!r} takes no category (got {category!r})")
+    file, line = where.rsplit(":", 1)
+    return LabelledUnit(doc=str(row["doc"]).strip(), text=str(row["text"]).strip(), area=area,
+                        category=category, source=str(row["source"]).strip(), kind=kind,
+                        file=file, line=int(line),
+                        start=int(row["start"]) if str(row.get("start", "")).strip().isdigit() else None)
+
+
+def _key(text: str) -> str:
+    return "".join(normalize(text).split())
+
+
+def label_files(directory: Path = LABELS_DIR) -> list[Path]:
+    return sorted(p for p in Path(directory).iterdir()
+                  if p.is_file() and p.suffix in (".jsonl", ".csv"))
+
+
+def load_labels(directory: Path = LABELS_DIR, taxonomy: Taxonomy | None = None) -> list[LabelledUnit]:
+    """All labelled units, validated; raises LabelError naming the file and line."""
+    taxonomy = taxonomy or load_taxonomy()
+    files = label_files(directory)
+    if not files:
+        raise LabelError(f"{directory}: no label files (*.jsonl, *.csv)")
+    units: list[LabelledUnit] = []
+    seen: dict[str, LabelledUnit] = {}
+    for path in files:
+        for number, row in _rows(path):
+            unit = _check(row, f"{path}:{number}", taxonomy)
+            earlier = seen.get(_key(unit.text))
+            if earlier and (earlier.area, earlier.category) != (unit.area, unit.category):
+                raise LabelError(
+                    f"{unit.where}: the same sentence is labelled {unit.area}/{unit.category} here "
+                    f"and {earlier.area}/{earlier.category} at {earlier.where}: {unit.text[:40]}")
+            seen.setdefault(_key(unit.text), unit)
+            units.append(unit)
+    return units
+
+
+def labels_hash(directory: Path = LABELS_DIR) -> str:
+    """A hash of the labelled data as committed (file names and contents)."""
+    digest = hashlib.sha256()
+    for path in label_files(directory):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

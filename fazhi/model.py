@@ -1,0 +1,141 @@
+"""The sentence classifier: area (11 classes) and category (concrete vs. slogan).
+
+Both tasks are scikit-learn Pipelines (features → calibrated linear classifier). The fitted
+pair travels as one `SentenceClassifier`, saved with joblib and loaded once per process.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import joblib
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+
+from fazhi.features import build_features
+from fazhi.paths import DEFAULT_MODEL_FILE
+
+CONCRETE = "concrete"
+SLOGAN = "slogan"
+# Folds of the internal cross-validation that fits the sigmoid calibration.
+CALIBRATION_FOLDS = 3
+
+
+class ModelError(RuntimeError):
+    """A model file is missing or unusable."""
+
+
+def build_pipeline(feature_set: str, *, C: float = 0.5, max_df: float = 1.0,
+                   char_ngram_max: int = 3) -> Pipeline:
+    """Features, then a class-balanced linear SVM with sigmoid-calibrated probabilities."""
+    svm = LinearSVC(C=C, class_weight="balanced")
+    return Pipeline([
+        ("features", build_features(feature_set, max_df=max_df, char_ngram_max=char_ngram_max)),
+        ("clf", CalibratedClassifierCV(svm, method="sigmoid", cv=CALIBRATION_FOLDS)),
+    ])
+
+
+def combine_with_context(own: np.ndarray, context: np.ndarray, has_context: np.ndarray,
+                         weight: float) -> np.ndarray:
+    """Mix a sentence's area probabilities with its section's: (own + w·context) / (1 + w).
+
+    The guide sends ties to the section heading's area; a weighted mixture lets the section
+    decide where the sentence alone is unsure, and leaves it alone where it is sure.
+    """
+    mixed = own.copy()
+    rows = np.asarray(has_context, dtype=bool)
+    mixed[rows] = (own[rows] + weight * context[rows]) / (1.0 + weight)
+    return mixed
+
+
+@dataclass
+class SentenceClassifier:
+    """A fitted area pipeline and category pipeline, with what describes them."""
+
+    area_pipeline: Pipeline
+    category_pipeline: Pipeline
+    area_ids: list[str]            # all taxonomy areas, in taxonomy order
+    off_topic_area: str            # the area whose sentences get no category
+    context_weight: float = 0.0    # weight of the section outline's area probabilities (chosen by CV)
+    info: dict = field(default_factory=dict)  # version, metrics, data hash, taxonomy version
+
+    @property
+    def version(self) -> str:
+        return str(self.info.get("version", "unversioned"))
+
+    def _area_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities over all taxonomy areas (areas unseen in training get 0)."""
+        proba = self.area_pipeline.predict_proba(list(texts))
+        scores = np.zeros((len(texts), len(self.area_ids)))
+        for j, area in enumerate(self.area_pipeline.classes_):
+            scores[:, self.area_ids.index(area)] = proba[:, j]
+        return scores
+
+    def area_scores(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
+        """Area probabilities, mixed with each non-empty context's (its section outline)."""
+        own = self._area_proba(texts)
+        if not contexts or self.context_weight <= 0:
+            return own
+        distinct = sorted({c for c in contexts if c})
+        if not distinct:
+            return own
+        by_context = dict(zip(distinct, self._area_proba(distinct)))
+        context = np.array([by_context[c] if c else np.zeros(len(self.area_ids)) for c in contexts])
+        return combine_with_context(own, context, np.array([bool(c) for c in contexts]), self.context_weight)
+
+    def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[dict]:
+        """One dict per text: text, area, area_scores, category, concrete_prob."""
+        texts = list(texts)
+        if not texts:
+            return []
+        scores = self.area_scores(texts, contexts)
+        concrete_col = list(self.category_pipeline.classes_).index(CONCRETE)
+        concrete = self.category_pipeline.predict_proba(texts)[:, concrete_col]
+        results = []
+        for i, text in enumerate(texts):
+            area = self.area_ids[int(np.argmax(scores[i]))]
+            on_topic = area != self.off_topic_area
+            results.append({
+                "text": text,
+                "area": area,
+                "area_scores": {a: round(float(s), 4) for a, s in zip(self.area_ids, scores[i])},
+                "category": (CONCRETE if concrete[i] >= 0.5 else SLOGAN) if on_topic else None,
+                "concrete_prob": round(float(concrete[i]), 4) if on_topic else None,
+            })
+        return results
+
+    def save(self, path: Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, path, compress=3)
+        return path
+
+
+def load_classifier(path: Path | str) -> SentenceClassifier:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"no model file at {path}")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # a truncated or foreign file: say which, not a traceback
+        raise ModelError(f"cannot load model {path}: {exc}") from exc
+    if not isinstance(model, SentenceClassifier):
+        raise ModelError(f"{path} does not hold a fazhi SentenceClassifier")
+    return model
+
+
+_cache: dict[str, SentenceClassifier] = {}
+_cache_lock = threading.Lock()
+
+
+def get_classifier(path: Path | str = DEFAULT_MODEL_FILE) -> SentenceClassifier:
+    """The classifier at `path`, loaded once per process."""
+    key = str(Path(path).resolve())
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = load_classifier(path)
+        return _cache[key]

@@ -1,0 +1,13 @@
+"""Every path the project uses, from one root (never from the current directory)."""
+from pathlib import Path
+
+PROJ_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJ_ROOT / "data"
+LABELS_DIR = DATA_DIR / "labels"
+REPORTS_DIR = DATA_DIR / "reports"
+TAXONOMY_FILE = DATA_DIR / "taxonomy.yaml"
+# Inside the package so that the tokenizer travels with code shipped next to a model.
+USER_DICT_FILE = Path(__file__).resolve().parent / "resources" / "userdict.txt"
+MODELS_DIR = PROJ_ROOT / "models"
+DEFAULT_MODEL_FILE = MODELS_DIR / "fazhi-model.joblib"
+MODEL_CARD_FILE = MODELS_DIR / "model-card.json"

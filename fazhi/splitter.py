@@ -1,0 +1,320 @@
+"""Split a raw report into units: headings, body sentences and furniture, with offsets.
+
+Real reports arrive as text extracted from PDFs (sentences broken across lines and pages),
+saved web pages (navigation, counters, "扫一扫") and flattened tables. The splitter works on
+the original string and never rewrites it: every unit carries ``start``/``end`` character
+offsets into the input, and a ``text`` that is the same slice with layout whitespace removed.
+
+Steps: lines → blocks (a block joins lines that continue one another) → sentences.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, asdict
+
+# A sentence ends at these (full- and half-width); semicolons do not end a sentence.
+SENTENCE_END = "。！？!?"
+# Characters that may close a sentence right after its final punctuation.
+TRAILING_CLOSERS = "”’」』）)》〉】"
+OPENERS = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "〈": "〉", "（": "）", "(": ")", "【": "】"}
+CLOSERS = {v: k for k, v in OPENERS.items()}
+# An unbalanced quote or bracket must not swallow a whole paragraph.
+MAX_NESTED_CHARS = 160
+# A line with no closing punctuation this short, standing alone, is a heading.
+MAX_HEADING_CHARS = 60
+# Short unpunctuated lines in a run of at least MIN_CELL_RUN such lines are the cells of a
+# flattened table (responsible units, deadlines), not prose.
+MAX_CELL_CHARS = 40
+MIN_CELL_RUN = 3
+# Official document titles end with the document's genre (公文文种).
+TITLE_ENDING = re.compile(r"(?:通知|报告|意见|方案|决定|办法|规定|请示|批复|纲要|规划|要点|总结|函)[)）]?$")
+# A short line ending with a colon addresses someone ("市政府：") and stands alone.
+MAX_SALUTATION_CHARS = 20
+
+_CN_NUM = "一二三四五六七八九十百零〇"
+# Numbering styles, most to least prominent; each style plays one role within a document.
+MARKER_STYLES = [
+    ("cn", re.compile(rf"^[{_CN_NUM}]+\s*[、．.]")),
+    ("cn_paren", re.compile(rf"^[（(]\s*[{_CN_NUM}]+\s*[）)]")),
+    ("num", re.compile(r"^\d{1,2}\s*[、．.](?!\d)")),
+    ("num_paren", re.compile(r"^(?:[（(]\s*\d{1,3}\s*[）)]|\d{1,3}\s*[）)])")),
+    ("ordinal", re.compile(rf"^第[{_CN_NUM}]+[，,、是]|^[{_CN_NUM}]是")),
+]
+
+FURNITURE_PATTERNS = [re.compile(p) for p in (
+    r"扫一扫",
+    r"点击数|浏览次数|阅读次数|访问量|阅读量",
+    r"^(?:发布|发文|成文|印发)?(?:日期|时间)\s*[:：]",
+    r"字号\s*[:：]|字体颜色|背景色|【\s*(?:大|中|小)\s*】",
+    r"【\s*(?:打印|关闭|返回|收藏)",
+    r"打印本页|关闭窗口|返回顶部|打印文章|分享到",
+    r"^全文检索|^您的当前位置|^当前位置\s*[:：]",
+    r"^首页\s*(?:>|＞|》|»)|(?:>|＞|»)\s*首页",
+    r"^(?:最新|相关)信息\s*$|^上一篇|^下一篇",
+    r"^[·•]\s*\S",
+    r"签发人\s*[:：]",
+    r"^(?:来源|信息来源|作者|责任编辑)\s*[:：]",
+    r"^[-－—\s]*\d{1,3}[-－—\s]*$",          # page numbers: "- 3 -", "12"
+    r"^第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?$",
+    r"^共\s*\d+\s*页",
+    r"^\S{0,12}[〔\[［]\d{4}[〕\]］]\s*\d+\s*号$",  # a document number alone
+    r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$",  # a date alone
+    r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$",
+    r"^\d{5,8}$",                            # a date with its separators lost
+    r"^(?:附件|附表)\s*[:：]?\s*$",
+)]
+# Organisations that sign a report: a short line of one of these next to a date is a signature.
+SIGNATURE = re.compile(r"^[\u4e00-\u9fff（）()]{2,30}(?:人民政府|政府|委员会|区委|县委|市委|办公室|办公厅|局|司法局|[委办])$")
+
+_CJK = r"\u3000-\u303f\u3400-\u9fff\uff00-\uffef\u2018-\u201d\u2014\u2026"
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+# A line break between two digits or letters is a PDF wrap inside a number ("3\n51个").
+_WRAP_IN_WORD = re.compile(r"(?<=[0-9A-Za-z])[ \t]*\n\s*(?=[0-9A-Za-z])")
+
+
+@dataclass(frozen=True)
+class Unit:
+    kind: str  # "heading", "body" or "furniture"
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def clean_text(raw: str) -> str:
+    """Drop the layout whitespace PDF extraction leaves between CJK characters."""
+    text = _WRAP_IN_WORD.sub("", raw.strip())
+    text = _SPACE_NEAR_CJK.sub("", text)
+    return _SPACES.sub(" ", text)
+
+
+def _marker_style(line: str) -> str | None:
+    for name, pattern in MARKER_STYLES:
+        if pattern.match(line):
+            return name
+    return None
+
+
+def _ends_sentence(line: str) -> bool:
+    stripped = line.rstrip(TRAILING_CLOSERS + " \u3000")
+    return bool(stripped) and stripped[-1] in SENTENCE_END + "；;：:"
+
+
+def _is_furniture(line: str) -> bool:
+    return any(p.search(line) for p in FURNITURE_PATTERNS)
+
+
+@dataclass
+class _Line:
+    start: int
+    end: int
+    text: str  # stripped
+    indented: bool = False
+    furniture: bool = False
+    style: str | None = None
+
+    @property
+    def is_salutation(self) -> bool:
+        return len(self.text) <= MAX_SALUTATION_CHARS and self.text[-1] in "：:"
+
+    @property
+    def is_title(self) -> bool:
+        return len(self.text) <= MAX_HEADING_CHARS and bool(TITLE_ENDING.search(self.text))
+
+
+def _lines(text: str) -> list[_Line]:
+    lines = []
+    for match in re.finditer(r"[^\r\n]+", text):
+        stripped = match.group().strip().strip("\ufeff").strip()
+        if not stripped:
+            continue
+        lead = match.group().index(stripped)
+        offset = match.start() + lead
+        lines.append(_Line(offset, offset + len(stripped), stripped, indented=lead >= 2 or (lead >= 1 and not match.group()[:lead].isascii())))
+    return lines
+
+
+def _body_styles(lines: list[_Line]) -> set[str]:
+    """Marker styles that open paragraphs (not headings) in this document.
+
+    A style whose lines mostly hold a sentence end is a paragraph style here, so a line of
+    that style without closing punctuation was cut by a page break, not a heading.
+    """
+    seen, with_sentence = Counter(), Counter()
+    for line in lines:
+        if line.style:
+            seen[line.style] += 1
+            if any(ch in line.text for ch in SENTENCE_END):
+                with_sentence[line.style] += 1
+    return {s for s in seen if with_sentence[s] * 2 > seen[s]}
+
+
+def _mark_furniture(lines: list[_Line]) -> None:
+    for line in lines:
+        line.furniture = _is_furniture(line.text)
+    # A signature: an organisation's name right before a date line or another signature.
+    for i in range(len(lines) - 2, -1, -1):
+        line = lines[i]
+        if not line.furniture and lines[i + 1].furniture and SIGNATURE.match(clean_text(line.text)):
+            line.furniture = True
+    # Flattened table cells: runs of short lines without sentence ends, numbering or a title.
+    def is_cell(line: _Line) -> bool:
+        return (not line.style and not line.is_title and len(line.text) <= MAX_CELL_CHARS
+                and not any(ch in line.text for ch in SENTENCE_END + "；;：:"))
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and is_cell(lines[j]) and not lines[j].furniture:
+            j += 1
+        if j - i >= MIN_CELL_RUN:
+            for line in lines[i:j]:
+                line.furniture = True
+        i = max(j, i + 1)
+
+
+def _blocks(lines: list[_Line]) -> list[tuple[str, list[_Line]]]:
+    """Group lines into (kind, lines): a paragraph continues until a line ends a sentence.
+
+    A line that does not end a sentence runs on into the next line, unless the next line
+    visibly starts something new (numbering, indentation where the document indents
+    paragraphs, furniture, a salutation) or the line itself is a heading.
+    """
+    body_styles = _body_styles(lines)
+    indents_paragraphs = any(line.indented for line in lines)
+    blocks: list[tuple[str, list[_Line]]] = []
+    current: list[_Line] = []
+
+    def starts_block(line: _Line) -> bool:
+        # A salutation ends a title above it, but a wrapped paragraph runs on into it.
+        after_title = bool(current) and len(current) == 1 and len(current[0].text) <= MAX_HEADING_CHARS
+        return (line.furniture or line.style is not None or (line.is_salutation and after_title)
+                or (indents_paragraphs and line.indented))
+
+    def close(kind: str = "body") -> None:
+        nonlocal current
+        if current:
+            blocks.append((kind, current))
+            current = []
+
+    for index, line in enumerate(lines):
+        if line.furniture:
+            close()
+            blocks.append(("furniture", [line]))
+            continue
+        if current and starts_block(line):
+            close()
+        current.append(line)
+        if _ends_sentence(line.text):
+            close()
+            continue
+        following = lines[index + 1] if index + 1 < len(lines) else None
+        heading_like = (len(clean_text(" ".join(l.text for l in current))) <= MAX_HEADING_CHARS
+                        and current[0].style not in body_styles)
+        if following is None or starts_block(following):
+            # The paragraph cannot continue: what we hold is a heading or an unpunctuated line.
+            close("heading" if heading_like else "body")
+        elif heading_like and (line.is_title or (current[0].style is not None and len(current) == 1)):
+            close("heading")
+    close()
+    return blocks
+
+
+def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split text[start:end] at sentence ends outside quotes and brackets."""
+    spans = []
+    stack: list[str] = []
+    nested_since = 0
+    sentence_start = start
+    i = start
+    while i < end:
+        ch = text[i]
+        if ch in OPENERS and not (ch == "(" and stack and stack[-1] == "("):
+            if not stack:
+                nested_since = i
+            stack.append(ch)
+        elif ch in CLOSERS and stack and stack[-1] == CLOSERS[ch]:
+            stack.pop()
+        elif ch == '"':
+            if stack and stack[-1] == '"':
+                stack.pop()
+            else:
+                if not stack:
+                    nested_since = i
+                stack.append('"')
+        if stack and i - nested_since > MAX_NESTED_CHARS:
+            stack.clear()  # unbalanced: stop treating the rest as quoted
+        if ch in SENTENCE_END:
+            j = i + 1
+            while j < end and text[j] in SENTENCE_END:
+                j += 1
+            # Closers right after the end belong to this sentence and may close the quote.
+            depth = list(stack)
+            while j < end and (text[j] in TRAILING_CLOSERS or text[j] == '"'):
+                if depth and (text[j] == '"' or depth[-1] == CLOSERS.get(text[j])):
+                    depth.pop()
+                j += 1
+            if not depth:
+                spans.append((sentence_start, j))
+                stack = []
+                sentence_start = j
+                i = j
+                continue
+        i += 1
+    if sentence_start < end:
+        spans.append((sentence_start, end))
+    return spans
+
+
+def split_units(text: str) -> list[Unit]:
+    """Split a raw report into units in document order."""
+    lines = _lines(text)
+    for line in lines:
+        line.style = _marker_style(line.text)
+    _mark_furniture(lines)
+    units: list[Unit] = []
+    for kind, block in _blocks(lines):
+        start, end = block[0].start, block[-1].end
+        if kind != "body":
+            units.append(Unit(kind, clean_text(text[start:end]), start, end))
+            continue
+        for s, e in _sentence_spans(text, start, end):
+            raw = text[s:e]
+            lead = len(raw) - len(raw.lstrip())
+            trail = len(raw) - len(raw.rstrip())
+            cleaned = clean_text(raw)
+            if cleaned and not all(ch in SENTENCE_END + TRAILING_CLOSERS for ch in cleaned):
+                units.append(Unit("body", cleaned, s + lead, e - trail))
+    return units
+
+
+def split_sentences(text: str) -> list[str]:
+    """Body sentences of a text, cleaned (convenience for callers that need no offsets)."""
+    return [u.text for u in split_units(text) if u.kind == "body"]
+
+
+# Numbering styles whose line opens a section ("（一）抓重点工作，…。"), so that it is context
+# for the sentences after it, like a heading.
+LEAD_STYLES = ("cn", "cn_paren", "num", "num_paren")
+
+
+def section_contexts(units: list[Unit]) -> list[str]:
+    """For each unit, the outline of the section it sits in: the open headings and numbered lead
+    sentences above it, outermost first ("" where there are none). Context for the area model.
+    """
+    rank = {style: level for level, style in enumerate(LEAD_STYLES)}
+    open_sections: list[tuple[int, str]] = []  # (level, text), outermost first
+    contexts = []
+    for unit in units:
+        if unit.kind == "furniture":
+            contexts.append("")
+            continue
+        contexts.append(" ".join(text for _, text in open_sections))
+        style = _marker_style(unit.text)
+        if unit.kind == "heading" or style in rank:
+            level = rank.get(style, -1)  # an unnumbered heading (a title) opens everything anew
+            open_sections = [(l, t) for l, t in open_sections if l < level] + [(level, unit.text)]
+    return contexts

@@ -1,0 +1,257 @@
+"""Honest evaluation: leave-one-document-out cross-validation and the candidate comparison.
+
+Sentences of one report never sit in both train and test. Predictions of all folds are
+pooled and scored on the held-out documents' `manual` body sentences only (the guide's
+evaluation truth); labels of other sources (plan-annex) only ever train.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from pathlib import Path
+
+from fazhi.features import cue_counts
+from fazhi.labels import LabelledUnit
+from fazhi.model import CONCRETE, SLOGAN, build_pipeline, combine_with_context
+from fazhi.paths import REPORTS_DIR
+from fazhi.splitter import section_contexts, split_units
+from fazhi.taxonomy import Taxonomy
+from fazhi.tokenizer import normalize
+
+# Cues that anchor a sentence on their own in the rule baseline for category.
+ANCHOR_CUES = ("count", "amount", "percent", "title", "doc_number", "date")
+
+
+@dataclass
+class TaskData:
+    """Texts and labels of one task, with the document and evaluation mask of each."""
+
+    name: str
+    texts: list[str]
+    labels: list[str]
+    docs: list[str]
+    evaluate: np.ndarray  # True where the unit is evaluation truth
+    contexts: list[str] = field(default_factory=list)  # section outline of each unit, "" if unknown
+
+
+def report_contexts(units: list[LabelledUnit], reports_dir: Path = REPORTS_DIR) -> list[str]:
+    """The section outline of each labelled unit, found by splitting its source report."""
+    by_doc: dict[str, list[tuple[int, int, str]]] = {}
+    for doc in {u.doc for u in units}:
+        found = sorted(reports_dir.glob(f"{doc}_*.txt"))
+        if found:
+            split = split_units(found[0].read_text(encoding="utf-8"))
+            by_doc[doc] = [(s.start, s.end, c) for s, c in zip(split, section_contexts(split))]
+    contexts = []
+    for unit in units:
+        spans = by_doc.get(unit.doc, [])
+        contexts.append(next((c for s, e, c in spans if unit.start is not None and s <= unit.start < e), ""))
+    return contexts
+
+
+def area_task(units: list[LabelledUnit]) -> TaskData:
+    """Every unit trains the area model; manual body sentences are its evaluation truth."""
+    return TaskData("area", [u.text for u in units], [u.area for u in units], [u.doc for u in units],
+                    np.array([u.is_evaluation_truth and u.kind == "body" for u in units]),
+                    report_contexts(units))
+
+
+def category_task(units: list[LabelledUnit]) -> TaskData:
+    chosen = [u for u in units if u.category is not None]
+    return TaskData("category", [u.text for u in chosen], [u.category for u in chosen],
+                    [u.doc for u in chosen], np.array([u.is_evaluation_truth for u in chosen]))
+
+
+class KeywordAreaBaseline(BaseEstimator, ClassifierMixin):
+    """Area with the most taxonomy keywords in the sentence; the commonest area when none match."""
+
+    def __init__(self, keywords: dict | None = None):
+        self.keywords = keywords
+
+    def fit(self, X, y):
+        self.classes_ = np.array(sorted(set(y)))
+        self.fallback_ = Counter(y).most_common(1)[0][0]
+        return self
+
+    def predict(self, X):
+        out = []
+        for text in X:
+            text = normalize(text)
+            hits = {area: sum(len(k) for k in words if k in text) for area, words in self.keywords.items()}
+            best = max(hits, key=hits.get) if hits else None
+            out.append(best if best and hits[best] > 0 else self.fallback_)
+        return np.array(out)
+
+
+class CueRuleBaseline(BaseEstimator, ClassifierMixin):
+    """`concrete` when the sentence carries any anchor cue (number with unit, date, 《》, 文号)."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array(sorted(set(y)))
+        return self
+
+    def predict(self, X):
+        return np.array([CONCRETE if any(cue_counts(normalize(t))[c] for c in ANCHOR_CUES) else SLOGAN
+                         for t in X])
+
+
+class MajorityBaseline(BaseEstimator, ClassifierMixin):
+    def fit(self, X, y):
+        self.classes_ = np.array(sorted(set(y)))
+        self.majority_ = Counter(y).most_common(1)[0][0]
+        return self
+
+    def predict(self, X):
+        return np.array([self.majority_] * len(X))
+
+
+@dataclass
+class Candidate:
+    name: str
+    estimator: object
+    feature_set: str | None = None  # None for baselines, which are never kept
+
+
+def candidates(task: str, taxonomy: Taxonomy, *, C: float, max_df: float, char_ngram_max: int) -> list[Candidate]:
+    """Baselines and the TF-IDF variants compared for one task."""
+    def model(feature_set):
+        return Candidate(feature_set, build_pipeline(feature_set, C=C, max_df=max_df,
+                                                     char_ngram_max=char_ngram_max), feature_set)
+    if task == "area":
+        keywords = {a.id: list(a.keywords) for a in taxonomy.areas if a.keywords}
+        return [Candidate("baseline: majority class", MajorityBaseline()),
+                Candidate("baseline: taxonomy keywords", KeywordAreaBaseline(keywords)),
+                model("word"), model("char"), model("word+char"),
+                model("char+kw"), model("word+char+kw")]
+    return [Candidate("baseline: majority class", MajorityBaseline()),
+            Candidate("baseline: anchor-cue rule", CueRuleBaseline()),
+            model("word"), model("char"), model("word+char"),
+            model("word+cues"), model("char+cues"), model("word+char+cues"), model("word+cues+kw")]
+
+
+@dataclass
+class CVResult:
+    candidate: str
+    feature_set: str | None
+    macro_f1: float
+    accuracy: float
+    seconds: float
+    labels: list[str] = field(default_factory=list)
+    per_class: dict = field(default_factory=dict)  # label → {precision, recall, f1, support}
+    confusion: np.ndarray | None = None
+    y_true: list[str] = field(default_factory=list)
+    y_pred: list[str] = field(default_factory=list)
+
+
+def leave_one_document_out(estimator, data: TaskData) -> CVResult:
+    """Fit on all documents but one, predict the held-out one's evaluation units; pool."""
+    started = time.perf_counter()
+    texts = np.array(data.texts, dtype=object)
+    labels = np.array(data.labels, dtype=object)
+    docs = np.array(data.docs)
+    y_true, y_pred = [], []
+    for doc in sorted(set(data.docs)):
+        test = (docs == doc) & data.evaluate
+        if not test.any():
+            continue
+        fitted = clone(estimator).fit(list(texts[docs != doc]), list(labels[docs != doc]))
+        y_true.extend(labels[test])
+        y_pred.extend(fitted.predict(list(texts[test])))
+    return _scores(y_true, y_pred, time.perf_counter() - started)
+
+
+def _scores(y_true, y_pred, seconds) -> CVResult:
+    present = sorted(set(y_true) | set(y_pred))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=present, zero_division=0)
+    return CVResult(
+        candidate="", feature_set=None,
+        macro_f1=float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        accuracy=float(np.mean(np.array(y_true) == np.array(y_pred))),
+        seconds=seconds, labels=present,
+        per_class={lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                   for i, lab in enumerate(present)},
+        confusion=confusion_matrix(y_true, y_pred, labels=present),
+        y_true=list(y_true), y_pred=list(y_pred))
+
+
+def context_weights_cv(estimator, data: TaskData, weights: tuple[float, ...]) -> dict[float, CVResult]:
+    """Leave-one-document-out area scores when each sentence's probabilities are mixed with
+    those of its section outline at each weight (0 = the sentence alone)."""
+    started = time.perf_counter()
+    texts = np.array(data.texts, dtype=object)
+    labels = np.array(data.labels, dtype=object)
+    contexts = np.array(data.contexts, dtype=object)
+    docs = np.array(data.docs)
+    y_true, predicted = [], {w: [] for w in weights}
+    for doc in sorted(set(data.docs)):
+        test = (docs == doc) & data.evaluate
+        if not test.any():
+            continue
+        fitted = clone(estimator).fit(list(texts[docs != doc]), list(labels[docs != doc]))
+        classes = list(fitted.classes_)
+        own = fitted.predict_proba(list(texts[test]))
+        context = fitted.predict_proba([c or "" for c in contexts[test]])
+        has_context = np.array([bool(c) for c in contexts[test]])
+        y_true.extend(labels[test])
+        for w in weights:
+            mixed = combine_with_context(own, context, has_context, w)
+            predicted[w].extend(classes[i] for i in mixed.argmax(axis=1))
+    seconds = time.perf_counter() - started
+    return {w: _scores(y_true, predicted[w], seconds) for w in weights}
+
+
+def compare(task: TaskData, cands: list[Candidate]) -> list[CVResult]:
+    results = []
+    for cand in cands:
+        result = leave_one_document_out(cand.estimator, task)
+        result.candidate, result.feature_set = cand.name, cand.feature_set
+        results.append(result)
+    return results
+
+
+def best(results: list[CVResult]) -> CVResult:
+    """The best model by macro-F1 (baselines are references, never kept)."""
+    return max((r for r in results if r.feature_set), key=lambda r: r.macro_f1)
+
+
+def comparison_markdown(area: list[CVResult], category: list[CVResult], n_docs: int,
+                        area_support: int, category_support: int,
+                        by_weight: dict[float, CVResult], context_weight: float) -> str:
+    lines = [
+        "# Model comparison (leave-one-document-out cross-validation)",
+        "",
+        f"Written by `training/train.py`. {n_docs} documents; each fold trains on the others and is",
+        "scored on the held-out document's `manual` body sentences, predictions pooled over folds.",
+        f"Evaluation units: area {area_support}, category {category_support}.",
+        "",
+    ]
+    for title, results in (("Area (11 classes), each sentence alone", area),
+                           ("Category (concrete vs. slogan)", category)):
+        chosen = best(results)
+        lines += [f"## {title}", "", "| candidate | macro-F1 | accuracy | CV seconds |", "|---|---|---|---|"]
+        for r in results:
+            mark = " **(kept)**" if r is chosen else ""
+            lines.append(f"| {r.candidate}{mark} | {r.macro_f1:.3f} | {r.accuracy:.3f} | {r.seconds:.1f} |")
+        lines.append("")
+        if results is area:
+            lines += ["## Area with the report's section outline as context", "",
+                      f"Kept area model ({chosen.candidate}); a sentence's probabilities are mixed with its",
+                      "section outline's (headings and numbered lead sentences above it) at weight w.", "",
+                      "| w | macro-F1 | accuracy |", "|---|---|---|"]
+            for w, r in by_weight.items():
+                mark = " **(kept)**" if w == context_weight else ""
+                lines.append(f"| {w:g}{mark} | {r.macro_f1:.3f} | {r.accuracy:.3f} |")
+            lines.append("")
+            chosen = by_weight[context_weight]
+        lines += ["Per class, kept model:", "",
+                  "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for lab, m in chosen.per_class.items():
+            lines.append(f"| {lab} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""MLflow plumbing: the tracking store, logging the model, promotion and export.
+
+The model is logged as an MLflow pyfunc model whose artifact is the joblib file of the
+`SentenceClassifier`, with the `fazhi` package shipped beside it; so the same model serves
+`mlflow.pyfunc.load_model`, `mlflow.pyfunc.spark_udf` and the CLI's `--model models:/…`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+from fazhi.model import SentenceClassifier, load_classifier
+from fazhi.paths import DEFAULT_MODEL_FILE, MODEL_CARD_FILE, PROJ_ROOT
+
+REGISTERED_MODEL = "fazhi"
+CHAMPION_ALIAS = "champion"
+# A new version becomes champion only if it is at least as good on every one of these.
+PROMOTION_METRICS = ("area_macro_f1", "category_macro_f1")
+MODEL_ARTIFACT = "classifier.joblib"
+
+
+def tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI if set, else the SQLite store at the repository root."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJ_ROOT / 'mlflow.db'}"
+
+
+def artifact_location(uri: str) -> str | None:
+    """Artifacts next to a local SQLite store (so a temporary store keeps them with it)."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        return (Path(parsed.path).parent / "mlartifacts").resolve().as_uri()
+    return None
+
+
+def _client():
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri())
+
+
+def log_classifier(classifier: SentenceClassifier, workdir: Path, registered_model: str) -> str:
+    """Log the classifier as a pyfunc model in the active run and register a version of it."""
+    import mlflow
+
+    from training.pyfunc import FazhiPyfunc
+
+    joblib_path = classifier.save(workdir / MODEL_ARTIFACT)
+    info = mlflow.pyfunc.log_model(
+        name="model", python_model=FazhiPyfunc(), artifacts={"classifier": str(joblib_path)},
+        code_paths=[str(PROJ_ROOT / "fazhi")], registered_model_name=registered_model,
+        pip_requirements=_requirements(), input_example=["区政府办理行政复议案件43件，全部在法定时限内办结。"])
+    version = str(info.registered_model_version)
+    # The version knows its own figures, so promotion and export need not look up the run.
+    client = _client()
+    for key, value in classifier.info.get("metrics", {}).items():
+        client.set_model_version_tag(registered_model, version, key, str(value))
+    client.set_model_version_tag(registered_model, version, "data_hash", classifier.info.get("data_hash", ""))
+    return version
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "jieba", "joblib", "numpy", "scipy", "pyyaml")]
+
+
+def promote_if_better(registered_model: str, version: str, metrics: dict) -> bool:
+    """Move the champion alias to `version` if it matches or beats the champion on every metric."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client()
+    try:
+        champion = client.get_model_version_by_alias(registered_model, CHAMPION_ALIAS)
+    except MlflowException:
+        champion = None
+    if champion is not None and champion.version != version:
+        for key in PROMOTION_METRICS:
+            current = champion.tags.get(key)
+            if current is not None and metrics[key] < float(current):
+                return False
+    client.set_registered_model_alias(registered_model, CHAMPION_ALIAS, version)
+    return True
+
+
+def download_classifier(model_uri: str) -> SentenceClassifier:
+    """Load the SentenceClassifier of an MLflow model URI (models:/name@alias, runs:/…)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp))
+        found = list(local.rglob(MODEL_ARTIFACT))
+        if not found:
+            raise FileNotFoundError(f"{model_uri} holds no {MODEL_ARTIFACT}")
+        return load_classifier(found[0])
+
+
+def export_model(model_uri: str, registered_model: str = REGISTERED_MODEL,
+                 destination: Path = DEFAULT_MODEL_FILE, card: Path = MODEL_CARD_FILE) -> dict:
+    """Copy a registered model into models/ with its model card."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    client = _client()
+    if "@" in model_uri:
+        version = client.get_model_version_by_alias(registered_model, model_uri.rsplit("@", 1)[1])
+    else:
+        version = client.get_model_version(registered_model, model_uri.rstrip("/").rsplit("/", 1)[1])
+    classifier = download_classifier(f"models:/{registered_model}/{version.version}")
+    classifier.info = {**classifier.info, "version": f"{registered_model}-v{version.version}",
+                       "registered_model": registered_model, "registry_version": version.version}
+    tmp = destination.with_suffix(".tmp")
+    classifier.save(tmp)
+    shutil.move(tmp, destination)  # never leave a half-written default model behind
+    model_card = {
+        "name": registered_model,
+        "version": classifier.info["version"],
+        "metrics": classifier.info.get("metrics", {}),
+        "evaluation": "leave-one-document-out cross-validation over the labelled documents",
+        "data_hash": classifier.info.get("data_hash"),
+        "taxonomy_version": classifier.info.get("taxonomy_version"),
+        "area_features": classifier.info.get("area_features"),
+        "category_features": classifier.info.get("category_features"),
+        "run_id": classifier.info.get("run_id"),
+        "file": destination.name,
+    }
+    card.write_text(json.dumps(model_card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return model_card

@@ -7,9 +7,18 @@ from fazhi.model import SentenceClassifier
 from fazhi.splitter import section_contexts, split_units
 
 
+def _off_topic(model: SentenceClassifier, text: str) -> dict:
+    """A unit that is not report prose by construction (furniture, a blank line)."""
+    return {"text": text, "area": model.off_topic_area,
+            "area_scores": {a: float(a == model.off_topic_area) for a in model.area_ids},
+            "category": None, "concrete_prob": None}
+
+
 def classify_sentences(model: SentenceClassifier, sentences: Sequence[str]) -> list[dict]:
-    """Each sentence as it is: no splitting, no context."""
-    return model.predict(sentences)
+    """Each sentence as it is: no splitting, no context; blank lines are off-topic."""
+    texts = list(sentences)
+    predicted = iter(model.predict([t for t in texts if t.strip()]))
+    return [next(predicted) if t.strip() else _off_topic(model, t) for t in texts]
 
 
 def classify_report(model: SentenceClassifier, text: str) -> list[dict]:
@@ -25,12 +34,10 @@ def classify_report(model: SentenceClassifier, text: str) -> list[dict]:
     results = []
     for i, unit in enumerate(units):
         if unit.kind == "furniture":
-            result = {"text": unit.text, "area": model.off_topic_area,
-                      "area_scores": {a: float(a == model.off_topic_area) for a in model.area_ids},
-                      "category": None, "concrete_prob": None}
+            result = _off_topic(model, unit.text)
+        elif unit.kind == "heading":
+            result = {**predicted[i], "category": None, "concrete_prob": None}
         else:
             result = predicted[i]
-            if unit.kind == "heading":
-                result = {**result, "category": None, "concrete_prob": None}
         results.append({**result, "kind": unit.kind, "start": unit.start, "end": unit.end})
     return results

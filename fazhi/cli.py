@@ -1,0 +1,150 @@
+"""The `fazhi` command line: parses arguments, calls the library, renders the result.
+
+    fazhi classify --sentences FILE     one JSON object per input line
+    fazhi classify REPORT               split the report first; units with kind and offsets
+    fazhi score REPORT [--json]         coverage, specificity and score, with the evidence
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from fazhi.paths import DEFAULT_MODEL_FILE
+
+EXIT_BAD_INPUT = 2
+
+
+class CLIError(Exception):
+    """A problem to report in one line and exit non-zero."""
+
+
+def load_model(spec: str | None):
+    """The committed model, a model file, or an MLflow model URI (models:/fazhi@champion)."""
+    from fazhi.model import ModelError, get_classifier
+
+    try:
+        if spec and re.match(r"^(models|runs):/", spec):
+            from training.registry import download_classifier  # MLflow only when asked for
+
+            return download_classifier(spec)
+        return get_classifier(Path(spec) if spec else DEFAULT_MODEL_FILE)
+    except ModelError as exc:
+        raise CLIError(str(exc)) from exc
+    except Exception as exc:  # registry lookups: unknown model, alias or store
+        raise CLIError(f"cannot load model {spec}: {exc}") from exc
+
+
+def read_sentences(path: Path) -> list[str]:
+    """Lines of a UTF-8 file, each a sentence as it is."""
+    if not path.is_file():
+        raise CLIError(f"no such file: {path}")
+    data = path.read_bytes()
+    if not data.strip():
+        raise CLIError(f"{path} is empty")
+    if b"\x00" in data:
+        raise CLIError(f"{path} is binary, not a text file with one sentence per line")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded)") from exc
+    return text.splitlines()
+
+
+def read_report_file(path: Path) -> str:
+    from fazhi.readers import ReaderError, read_report
+
+    try:
+        return read_report(path)
+    except ReaderError as exc:
+        raise CLIError(f"{path}: {exc.message}") from exc
+
+
+def _print_jsonl(rows) -> None:
+    out = sys.stdout
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def cmd_classify(args) -> int:
+    from fazhi.classify import classify_report, classify_sentences
+
+    if bool(args.sentences) == bool(args.report):
+        raise CLIError("give either --sentences FILE or a REPORT file")
+    if args.sentences:
+        sentences = read_sentences(Path(args.sentences))
+        _print_jsonl(classify_sentences(load_model(args.model), sentences))
+    else:
+        text = read_report_file(Path(args.report))
+        _print_jsonl(classify_report(load_model(args.model), text))
+    return 0
+
+
+def render_score(result: dict) -> str:
+    """A readable summary of a score (the JSON form is for machines)."""
+    lines = [result["title"] or "(无标题)", ""]
+    if result["score"] is None:
+        lines.append(f"结论 verdict: {result['verdict']} — 不予评分 (no score)")
+    else:
+        lines += [f"总分 score        {result['score']:5.1f} / 100",
+                  f"覆盖度 coverage   {result['coverage']:.2f}",
+                  f"具体度 specificity {result['specificity']:.2f}", "",
+                  " 句子   具体   覆盖  领域"]
+        for area_id, area in result["areas"].items():
+            if area["task_area"]:
+                lines.append(f"{area['sentences']:>5}{area['concrete']:>7.2f}{area['coverage']:>7.2f}  {area['name']}")
+        if result["slogan_heavy_areas"]:
+            lines.append("口号偏多 slogan-heavy: " + "、".join(result["areas"][a]["name"] for a in result["slogan_heavy_areas"]))
+    for warning in result["warnings"]:
+        lines.append(f"! {warning}")
+    lines.append(f"model {result['model_version']}")
+    return "\n".join(lines)
+
+
+def cmd_score(args) -> int:
+    from fazhi.scoring import score_report
+
+    text = read_report_file(Path(args.report))
+    result = score_report(load_model(args.model), text)
+    if args.json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_score(result) + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fazhi", description="Read 法治政府建设 reports: areas covered, concrete work vs. slogans.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    classify = commands.add_parser("classify", help="classify sentences or the units of a report (JSON lines)")
+    classify.add_argument("report", nargs="?", help="a report file (.txt, .docx, .pdf, .html)")
+    classify.add_argument("--sentences", metavar="FILE", help="UTF-8 file, one sentence per line, classified as is")
+    classify.add_argument("--model", help=f"model file or MLflow URI (default: {DEFAULT_MODEL_FILE.name} in models/)")
+    classify.set_defaults(handler=cmd_classify)
+
+    score = commands.add_parser("score", help="score a report: coverage, specificity, evidence")
+    score.add_argument("report", help="a report file (.txt, .docx, .pdf, .html)")
+    score.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
+    score.add_argument("--model", help="model file or MLflow URI (default: the committed model)")
+    score.set_defaults(handler=cmd_score)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    try:
+        return args.handler(args)
+    except CLIError as exc:
+        print(f"fazhi: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `fazhi classify … | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

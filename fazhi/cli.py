@@ -3,6 +3,7 @@
     fazhi classify --sentences FILE     one JSON object per input line
     fazhi classify REPORT               split the report first; units with kind and offsets
     fazhi score REPORT [--json]         coverage, specificity and score, with the evidence
+    fazhi serve [--host H] [--port P]   the web pages and JSON API under gunicorn
 """
 from __future__ import annotations
 
@@ -115,6 +116,20 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from fazhi.model import ModelError
+    from service.app import ConfigError
+    from service.server import serve  # Flask and gunicorn only when serving
+
+    if args.workers < 1:
+        raise CLIError("--workers must be at least 1")
+    try:
+        serve(host=args.host, port=args.port, workers=args.workers, database=args.db, model_path=args.model)
+    except (ModelError, ConfigError) as exc:
+        raise CLIError(str(exc)) from exc
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fazhi", description="Read 法治政府建设 reports: areas covered, concrete work vs. slogans.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
     score.add_argument("--model", help="model file or MLflow URI (default: the committed model)")
     score.set_defaults(handler=cmd_score)
+
+    serve = commands.add_parser("serve", help="serve the web pages and JSON API (gunicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
+    serve.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
+    serve.add_argument("--model", help="model file (default: $FAZHI_MODEL or the committed model)")
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 

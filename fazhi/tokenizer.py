@@ -16,24 +16,29 @@ _lock = threading.Lock()
 _tokenizer = None
 
 
-def _build():
+def _build(user_dict: bool):
     import jieba
 
     # jieba prints "Building prefix dict…" at INFO on every start; silence it.
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
-    tokenizer.load_userdict(str(USER_DICT_FILE))
+    if user_dict:
+        tokenizer.load_userdict(str(USER_DICT_FILE))
     return tokenizer
 
 
-def initialize():
-    """Load jieba's dictionary and the domain dictionary once for this process."""
+def initialize(*, user_dict: bool = True):
+    """Load jieba's dictionary and the domain dictionary once for this process.
+
+    `user_dict=False` (a fresh tokenizer without the domain dictionary) exists only to measure
+    what the dictionary is worth; see training/dictionary_effect.py.
+    """
     global _tokenizer
-    if _tokenizer is None:
-        with _lock:
-            if _tokenizer is None:
-                _tokenizer = _build()
+    with _lock:
+        if _tokenizer is None or getattr(_tokenizer, "_fazhi_user_dict", True) != user_dict:
+            _tokenizer = _build(user_dict)
+            _tokenizer._fazhi_user_dict = user_dict
     return _tokenizer
 
 
@@ -44,4 +49,5 @@ def normalize(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Tokens of a sentence, without whitespace tokens."""
-    return [t for t in initialize().lcut(normalize(text), HMM=True) if not t.isspace()]
+    tokenizer = _tokenizer or initialize()
+    return [t for t in tokenizer.lcut(normalize(text), HMM=True) if not t.isspace()]

@@ -123,12 +123,14 @@ def run(args: argparse.Namespace) -> dict:
     experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or _experiment_id(args.experiment)
     with mlflow.start_run(experiment_id=experiment_id) as active, tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        mlflow.log_params({"area_features": area_best.feature_set, "category_features": category_best.feature_set,
-                           **hyper, "n_units": len(units), "n_documents": len(set(area_data.docs)),
-                           "n_area_eval": int(area_data.evaluate.sum()),
-                           "n_category_eval": int(category_data.evaluate.sum()),
-                           "data_hash": data_hash, "taxonomy_version": taxonomy.version,
-                           "context_weight": context_weight, "evaluation": "leave-one-document-out"})
+        params = {"area_feature_set": area_best.feature_set, "category_feature_set": category_best.feature_set,
+                  **hyper, "n_units": len(units), "n_documents": len(set(area_data.docs)),
+                  "n_area_eval": int(area_data.evaluate.sum()), "n_category_eval": int(category_data.evaluate.sum()),
+                  "data_hash": data_hash, "taxonomy_version": taxonomy.version,
+                  "context_weight": context_weight, "evaluation": "leave-one-document-out"}
+        # `mlflow run` has already logged the entry point's parameters; MLflow refuses re-logging.
+        already = mlflow.get_run(active.info.run_id).data.params
+        mlflow.log_params({k: v for k, v in params.items() if k not in already})
         mlflow.set_tags({"data_hash": data_hash, "taxonomy_version": taxonomy.version})
         mlflow.log_metrics(metrics)
         (tmp / "model-comparison.md").write_text(table, encoding="utf-8")

@@ -11,3 +11,5 @@ USER_DICT_FILE = Path(__file__).resolve().parent / "resources" / "userdict.txt"
 MODELS_DIR = PROJ_ROOT / "models"
 DEFAULT_MODEL_FILE = MODELS_DIR / "fazhi-model.joblib"
 MODEL_CARD_FILE = MODELS_DIR / "model-card.json"
+# A CJK font that ships with the package, so charts never fall back to empty boxes.
+CJK_FONT_FILE = Path(__file__).resolve().parent / "resources" / "fonts" / "wqy-microhei.ttc"

@@ -1,22 +1,49 @@
 """Chinese tokenization: jieba with the project's domain dictionary.
 
 `tokenize` is a plain module-level function so that a fitted TfidfVectorizer that uses it
-pickles with the model. jieba's dictionary is built once per process, on first use (or by
+pickles with the model. The dictionary is built once per process, on first use (or by
 `initialize()`, which a server calls before forking its workers).
+
+Two backends give jieba's tokens: `jieba` (the Python original, the default) and `rjieba`
+(jieba-rs, the Rust port, several times faster). Choose with the environment variable
+FAZHI_TOKENIZER=jieba|rjieba; both load the same domain dictionary.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import unicodedata
 
 from fazhi.paths import USER_DICT_FILE
 
+BACKENDS = ("jieba", "rjieba")
+DEFAULT_BACKEND = "jieba"
+BACKEND_ENV = "FAZHI_TOKENIZER"
+
 _lock = threading.Lock()
-_tokenizer = None
+_cut = None       # the loaded backend's cut function: str -> list[str]
+_loaded = None    # (backend, user_dict) of what is loaded
 
 
-def _build(user_dict: bool):
+def _user_words():
+    """(word, frequency, tag) of each line of the domain dictionary."""
+    with open(USER_DICT_FILE, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if parts:
+                yield parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None
+
+
+def _build(backend: str, user_dict: bool):
+    if backend == "rjieba":
+        import rjieba
+
+        tokenizer = rjieba.Jieba()
+        if user_dict:
+            for word, freq, tag in _user_words():
+                tokenizer.add_word(word, freq, tag)
+        return lambda text: tokenizer.cut(text, hmm=True)
     import jieba
 
     # jieba prints "Building prefix dict…" at INFO on every start; silence it.
@@ -25,21 +52,29 @@ def _build(user_dict: bool):
     tokenizer.initialize()
     if user_dict:
         tokenizer.load_userdict(str(USER_DICT_FILE))
-    return tokenizer
+    return lambda text: tokenizer.lcut(text, HMM=True)
 
 
-def initialize(*, user_dict: bool = True):
-    """Load jieba's dictionary and the domain dictionary once for this process.
+def configured_backend() -> str:
+    backend = os.environ.get(BACKEND_ENV, DEFAULT_BACKEND).strip() or DEFAULT_BACKEND
+    if backend not in BACKENDS:
+        raise ValueError(f"{BACKEND_ENV}={backend!r}: choose one of {', '.join(BACKENDS)}")
+    return backend
 
-    `user_dict=False` (a fresh tokenizer without the domain dictionary) exists only to measure
-    what the dictionary is worth; see training/dictionary_effect.py.
+
+def initialize(*, backend: str | None = None, user_dict: bool = True):
+    """Load the tokenizer (the configured backend unless named) once for this process.
+
+    `user_dict=False` exists only to measure what the domain dictionary is worth
+    (training/dictionary_effect.py); naming a backend switches to it (benchmarks).
     """
-    global _tokenizer
+    global _cut, _loaded
+    wanted = (backend or configured_backend(), user_dict)
     with _lock:
-        if _tokenizer is None or getattr(_tokenizer, "_fazhi_user_dict", True) != user_dict:
-            _tokenizer = _build(user_dict)
-            _tokenizer._fazhi_user_dict = user_dict
-    return _tokenizer
+        if _loaded != wanted:
+            _cut = _build(*wanted)
+            _loaded = wanted
+    return _cut
 
 
 def normalize(text: str) -> str:
@@ -49,5 +84,5 @@ def normalize(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Tokens of a sentence, without whitespace tokens."""
-    tokenizer = _tokenizer or initialize()
-    return [t for t in tokenizer.lcut(normalize(text), HMM=True) if not t.isspace()]
+    cut = _cut or initialize()
+    return [t for t in cut(normalize(text)) if not t.isspace()]

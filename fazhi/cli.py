@@ -51,7 +51,12 @@ def read_sentences(path: Path) -> list[str]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CLIError(f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded)") from exc
-    return text.splitlines()
+    # Lines end at "\n" only: str.splitlines would also split at \f, \x85, U+2028 and others
+    # that PDF text carries inside a line.
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 def read_report_file(path: Path) -> str:
@@ -130,6 +135,50 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_batch(args) -> int:
+    import sqlite3
+    import tempfile
+    import time
+
+    from fazhi.batch import DEFAULT_DB_NAME, STATUS_CACHED, STATUS_ERROR, STATUS_SCORED, BatchError, run_batch
+    from fazhi.model import ModelError
+    from fazhi.reporting import write_outputs
+
+    if args.workers < 1:
+        raise CLIError("--workers must be at least 1")
+    out_dir = Path(args.out)
+    db_path = Path(args.db) if args.db else out_dir / DEFAULT_DB_NAME
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fazhi-batch-") as tmp:
+        model_path = Path(args.model) if args.model else DEFAULT_MODEL_FILE
+        if args.model and re.match(r"^(models|runs):/", args.model):
+            # Worker processes load a model file: fetch an MLflow model once for all of them.
+            model_path = load_model(args.model).save(Path(tmp) / "model.joblib")
+        try:
+            rows = run_batch(args.dir, db_path=db_path, workers=args.workers, manifest=args.manifest,
+                             model_path=model_path, exclude=[out_dir], progress=True)
+        except (BatchError, ModelError, OSError, sqlite3.Error) as exc:
+            raise CLIError(str(exc)) from exc
+        except KeyboardInterrupt:
+            print(f"fazhi: interrupted; the reports finished so far are kept in {db_path}: "
+                  "run the same command again to score the rest", file=sys.stderr)
+            return 130
+    seconds = time.perf_counter() - started
+    outputs = write_outputs(rows, out_dir)
+    counts = {status: sum(1 for r in rows if r["status"] == status) for status in (STATUS_SCORED, STATUS_CACHED, STATUS_ERROR)}
+    print(f"{len(rows)} reports: {counts[STATUS_SCORED]} scored, {counts[STATUS_CACHED]} cached, "
+          f"{counts[STATUS_ERROR]} errors in {seconds:.1f} s ({len(rows) / seconds:.2f} reports/s)")
+    for row in rows:
+        if row["status"] == STATUS_ERROR:
+            print(f"  error {row['path']}: [{row['error_code']}] {row['error_message']}")
+    for note in outputs.notes:
+        print(f"  note: {note}")
+    for path in outputs.paths():
+        print(f"wrote {path}")
+    print(f"results database {db_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fazhi", description="Read 法治政府建设 reports: areas covered, concrete work vs. slogans.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
     serve.add_argument("--model", help="model file (default: $FAZHI_MODEL or the committed model)")
     serve.set_defaults(handler=cmd_serve)
+
+    batch = commands.add_parser("batch", help="score every report in a folder: CSV, Excel, charts, HTML summary")
+    batch.add_argument("dir", metavar="DIR", help="folder of reports, searched recursively")
+    batch.add_argument("--out", metavar="OUTDIR", required=True, help="folder for scores.csv, scores.xlsx, charts, index.html")
+    batch.add_argument("--workers", type=int, default=1, help="scoring processes (default: 1, in this process)")
+    batch.add_argument("--manifest", metavar="FILE", help="CSV with path,district,year (default: from the folder layout)")
+    batch.add_argument("--db", metavar="PATH", help="SQLite results that re-runs reuse (default: OUTDIR/fazhi-batch.db)")
+    batch.add_argument("--model", help="model file or MLflow URI (default: the committed model)")
+    batch.set_defaults(handler=cmd_batch)
     return parser
 
 

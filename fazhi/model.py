@@ -16,7 +16,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from fazhi.features import build_features
+from fazhi.features import build_features, shared_tokens
 from fazhi.paths import DEFAULT_MODEL_FILE
 
 CONCRETE = "concrete"
@@ -92,9 +92,10 @@ class SentenceClassifier:
         texts = list(texts)
         if not texts:
             return []
-        scores = self.area_scores(texts, contexts)
-        concrete_col = list(self.category_pipeline.classes_).index(CONCRETE)
-        concrete = self.category_pipeline.predict_proba(texts)[:, concrete_col]
+        with shared_tokens():  # both pipelines read the same jieba tokens
+            scores = self.area_scores(texts, contexts)
+            concrete_col = list(self.category_pipeline.classes_).index(CONCRETE)
+            concrete = self.category_pipeline.predict_proba(texts)[:, concrete_col]
         results = []
         for i, text in enumerate(texts):
             area = self.area_ids[int(np.argmax(scores[i]))]

@@ -2,8 +2,8 @@
 
 Every threshold and weight lives in `ScoringConfig`, explained in docs/scoring.md.
 
-- Per area: body sentences, concrete sentences (those classified concrete, each weighted by
-  its concrete probability), concrete share, and the best evidence sentences.
+- Per area: body sentences, concrete sentences (those the model classifies concrete, each
+  weighted by its concrete probability), concrete share, and the best evidence sentences.
 - coverage: mean over the task areas of min(1, concrete_a / COVERED_AT), 0–1.
 - specificity: concrete sentences / substantive body sentences (area ≠ none), 0–1.
 - score: 100 · (W_COVERAGE · coverage + W_SPECIFICITY · specificity).
@@ -14,20 +14,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from fazhi.classify import classify_report
-from fazhi.model import SentenceClassifier
+from fazhi.model import CONCRETE, SentenceClassifier
 from fazhi.taxonomy import Taxonomy, load_taxonomy
 from fazhi.tokenizer import normalize
 
 
 @dataclass(frozen=True)
 class ScoringConfig:
-    # A sentence counts as concrete from this probability on, weighted by its probability.
-    # Summing all probabilities instead would let fifty slogans at 0.1 make five "facts".
-    concrete_threshold: float = 0.5
-    # An area counts as covered at this many concrete sentences (probability-weighted);
-    # below it, partial credit. Two would reward length over breadth; one checkable act is
-    # what the copy test asks for.
-    covered_at: float = 1.0
+    # An area counts as covered at this much concrete evidence (probability-weighted), that
+    # is one sentence the model is at least 75 % sure of; weaker evidence earns partial
+    # credit. More than one sentence would reward length over breadth.
+    covered_at: float = 0.75
     # Weights of the score; coverage leads because breadth of real work is the question,
     # specificity keeps a report from scoring by padding every area with one fact.
     w_coverage: float = 0.6
@@ -54,9 +51,13 @@ VERDICT_TOO_SHORT = "too_short"
 VERDICT_NOT_A_REPORT = "not_a_report"
 
 
+# Words every law-based-government report uses, beyond the taxonomy's area keywords.
+RELEVANCE_WORDS = ("依法", "法治", "法律", "法规", "执法", "司法", "行政机关", "法制")
+
+
 def _relevance_vocabulary(taxonomy: Taxonomy) -> list[str]:
     words = {normalize(k) for a in taxonomy.areas if a.id != taxonomy.off_topic_id for k in a.keywords}
-    return sorted(words | {"法"})  # 依法、法治、执法、法律…: every report of this kind is full of 法
+    return sorted(words | set(RELEVANCE_WORDS))
 
 
 def score_sentences(sentences: list[dict], *, taxonomy: Taxonomy | None = None,
@@ -70,8 +71,9 @@ def score_sentences(sentences: list[dict], *, taxonomy: Taxonomy | None = None,
     vocabulary = _relevance_vocabulary(taxonomy)
 
     def weight(sentence: dict) -> float:
-        p = sentence["concrete_prob"]
-        return p if p >= config.concrete_threshold else 0.0
+        # Only sentences classified concrete count, by their probability: summing every
+        # sentence's probability would let fifty slogans at 0.1 make five "facts".
+        return sentence["concrete_prob"] if sentence["category"] == CONCRETE else 0.0
 
     relevant = sum(1 for s in body if any(w in normalize(s["text"]) for w in vocabulary))
     relevant_share = relevant / len(body) if body else 0.0
@@ -100,7 +102,7 @@ def score_sentences(sentences: list[dict], *, taxonomy: Taxonomy | None = None,
     task_ids = taxonomy.task_area_ids
     missing = [a for a in task_ids if areas[a]["concrete"] < config.covered_at]
     slogan_heavy = sorted(
-        (a for a in areas if areas[a]["sentences"] >= config.slogan_heavy_min_sentences
+        (a for a in task_ids if areas[a]["sentences"] >= config.slogan_heavy_min_sentences
          and areas[a]["concrete_share"] < config.slogan_heavy_max_share),
         key=lambda a: -(areas[a]["sentences"] - areas[a]["concrete"]))
 

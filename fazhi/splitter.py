@@ -19,14 +19,24 @@ SENTENCE_END = "。！？!?"
 TRAILING_CLOSERS = "”’」』）)》〉】"
 OPENERS = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "〈": "〉", "（": "）", "(": ")", "【": "】"}
 CLOSERS = {v: k for k, v in OPENERS.items()}
+# PDF text mixes widths within one pair ("（2017-2020年)"): either width closes either.
+_SAME_BRACKET = {"（": "(", "(": "(", "）": "(", ")": "("}
+
+
+def _closes(closer: str, opener: str) -> bool:
+    if closer in _SAME_BRACKET and opener in _SAME_BRACKET:
+        return True
+    return CLOSERS.get(closer) == opener
 # An unbalanced quote or bracket must not swallow a whole paragraph.
 MAX_NESTED_CHARS = 160
 # A line with no closing punctuation this short, standing alone, is a heading.
 MAX_HEADING_CHARS = 60
 # Short unpunctuated lines in a run of at least MIN_CELL_RUN such lines are the cells of a
 # flattened table (responsible units, deadlines), not prose.
-MAX_CELL_CHARS = 40
+MAX_CELL_CHARS = 80
 MIN_CELL_RUN = 3
+# A line this short, unnumbered and unpunctuated, standing alone, is a scrap, not a heading.
+MAX_SCRAP_CHARS = 6
 # Official document titles end with the document's genre (公文文种).
 TITLE_ENDING = re.compile(r"(?:通知|报告|意见|方案|决定|办法|规定|请示|批复|纲要|规划|要点|总结|函)[)）]?$")
 # A short line ending with a colon addresses someone ("市政府：") and stands alone.
@@ -55,14 +65,17 @@ FURNITURE_PATTERNS = [re.compile(p) for p in (
     r"^[·•]\s*\S",
     r"签发人\s*[:：]",
     r"^(?:来源|信息来源|作者|责任编辑)\s*[:：]",
-    r"^[-－—\s]*\d{1,3}[-－—\s]*$",          # page numbers: "- 3 -", "12"
-    r"^第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?$",
-    r"^共\s*\d+\s*页",
     r"^\S{0,12}[〔\[［]\d{4}[〕\]］]\s*\d+\s*号$",  # a document number alone
     r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$",  # a date alone
     r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$",
     r"^\d{5,8}$",                            # a date with its separators lost
     r"^(?:附件|附表)\s*[:：]?\s*$",
+)]
+# Page numbers and page counters: a sentence broken by a page break runs on across them.
+PAGE_MARKERS = [re.compile(p) for p in (
+    r"^[-－—\s]*\d{1,3}[-－—\s]*$",          # "- 3 -", "12"
+    r"^第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?$",
+    r"^共\s*\d+\s*页",
 )]
 # Organisations that sign a report: a short line of one of these next to a date is a signature.
 SIGNATURE = re.compile(r"^[\u4e00-\u9fff（）()]{2,30}(?:人民政府|政府|委员会|区委|县委|市委|办公室|办公厅|局|司法局|[委办])$")
@@ -104,8 +117,12 @@ def _ends_sentence(line: str) -> bool:
     return bool(stripped) and stripped[-1] in SENTENCE_END + "；;：:"
 
 
+def _is_page_marker(line: str) -> bool:
+    return any(p.search(line) for p in PAGE_MARKERS)
+
+
 def _is_furniture(line: str) -> bool:
-    return any(p.search(line) for p in FURNITURE_PATTERNS)
+    return _is_page_marker(line) or any(p.search(line) for p in FURNITURE_PATTERNS)
 
 
 @dataclass
@@ -114,6 +131,7 @@ class _Line:
     end: int
     text: str  # stripped
     indented: bool = False
+    blank_before: bool = False  # an empty line separates it from the line above
     furniture: bool = False
     style: str | None = None
 
@@ -127,14 +145,20 @@ class _Line:
 
 
 def _lines(text: str) -> list[_Line]:
+    """Non-empty lines with their offsets; whether an empty line precedes each."""
     lines = []
-    for match in re.finditer(r"[^\r\n]+", text):
-        stripped = match.group().strip().strip("\ufeff").strip()
+    position, blank_before = 0, False
+    for raw in text.split("\n"):
+        start, position = position, position + len(raw) + 1
+        stripped = raw.strip().strip("\ufeff").strip()
         if not stripped:
+            blank_before = True
             continue
-        lead = match.group().index(stripped)
-        offset = match.start() + lead
-        lines.append(_Line(offset, offset + len(stripped), stripped, indented=lead >= 2 or (lead >= 1 and not match.group()[:lead].isascii())))
+        lead = raw.index(stripped)
+        indented = lead >= 2 or (lead >= 1 and not raw[:lead].isascii())
+        lines.append(_Line(start + lead, start + lead + len(stripped), stripped,
+                           indented=indented, blank_before=blank_before))
+        blank_before = False
     return lines
 
 
@@ -161,10 +185,12 @@ def _mark_furniture(lines: list[_Line]) -> None:
         line = lines[i]
         if not line.furniture and lines[i + 1].furniture and SIGNATURE.match(clean_text(line.text)):
             line.furniture = True
-    # Flattened table cells: runs of short lines without sentence ends, numbering or a title.
+    # Flattened table cells: runs of short lines without sentence ends, numbering or a title,
+    # each on a line of its own between empty lines (a paragraph hard-wrapped by a PDF has no
+    # empty lines between its lines, so it never looks like a table).
     def is_cell(line: _Line) -> bool:
         return (not line.style and not line.is_title and len(line.text) <= MAX_CELL_CHARS
-                and not any(ch in line.text for ch in SENTENCE_END + "；;：:"))
+                and line.blank_before and not any(ch in line.text for ch in SENTENCE_END + "；;：:"))
     i = 0
     while i < len(lines):
         j = i
@@ -174,6 +200,12 @@ def _mark_furniture(lines: list[_Line]) -> None:
             for line in lines[i:j]:
                 line.furniture = True
         i = max(j, i + 1)
+    # A lone scrap of a few characters without numbering or punctuation (a table cell left
+    # over from a merged row, "三类") is not a heading: it would open a section of its own.
+    for line in lines:
+        if (not line.furniture and not line.style and len(line.text) <= MAX_SCRAP_CHARS
+                and not any(ch in line.text for ch in SENTENCE_END + "：:")):
+            line.furniture = True
 
 
 def _blocks(lines: list[_Line]) -> list[tuple[str, list[_Line]]]:
@@ -189,6 +221,8 @@ def _blocks(lines: list[_Line]) -> list[tuple[str, list[_Line]]]:
     current: list[_Line] = []
 
     def starts_block(line: _Line) -> bool:
+        if line.furniture and _is_page_marker(line.text) and current and not _ends_sentence(current[-1].text):
+            return False
         # A salutation ends a title above it, but a wrapped paragraph runs on into it.
         after_title = bool(current) and len(current) == 1 and len(current[0].text) <= MAX_HEADING_CHARS
         return (line.furniture or line.style is not None or (line.is_salutation and after_title)
@@ -201,6 +235,9 @@ def _blocks(lines: list[_Line]) -> list[tuple[str, list[_Line]]]:
             current = []
 
     for index, line in enumerate(lines):
+        if line.furniture and current and _is_page_marker(line.text) and not _ends_sentence(current[-1].text):
+            blocks.append(("page", [line]))  # the paragraph runs on across the page break
+            continue
         if line.furniture:
             close()
             blocks.append(("furniture", [line]))
@@ -232,11 +269,11 @@ def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     i = start
     while i < end:
         ch = text[i]
-        if ch in OPENERS and not (ch == "(" and stack and stack[-1] == "("):
+        if ch in OPENERS:
             if not stack:
                 nested_since = i
             stack.append(ch)
-        elif ch in CLOSERS and stack and stack[-1] == CLOSERS[ch]:
+        elif ch in CLOSERS and stack and _closes(ch, stack[-1]):
             stack.pop()
         elif ch == '"':
             if stack and stack[-1] == '"':
@@ -253,8 +290,8 @@ def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 j += 1
             # Closers right after the end belong to this sentence and may close the quote.
             depth = list(stack)
-            while j < end and (text[j] in TRAILING_CLOSERS or text[j] == '"'):
-                if depth and (text[j] == '"' or depth[-1] == CLOSERS.get(text[j])):
+            while j < end and (text[j] in TRAILING_CLOSERS or text[j] == '"' or text[j] in SENTENCE_END):
+                if text[j] not in SENTENCE_END and depth and (text[j] == '"' or _closes(text[j], depth[-1])):
                     depth.pop()
                 j += 1
             if not depth:
@@ -275,14 +312,23 @@ def split_units(text: str) -> list[Unit]:
     for line in lines:
         line.style = _marker_style(line.text)
     _mark_furniture(lines)
+    blocks = _blocks(lines)
+    # Page numbers inside a paragraph are blanked (same length, so offsets hold) and left out.
+    work = text
+    for kind, block in blocks:
+        if kind == "page":
+            line = block[0]
+            work = work[:line.start] + " " * (line.end - line.start) + work[line.end:]
     units: list[Unit] = []
-    for kind, block in _blocks(lines):
+    for kind, block in blocks:
         start, end = block[0].start, block[-1].end
-        if kind != "body":
-            units.append(Unit(kind, clean_text(text[start:end]), start, end))
+        if kind == "page":
             continue
-        for s, e in _sentence_spans(text, start, end):
-            raw = text[s:e]
+        if kind != "body":
+            units.append(Unit(kind, clean_text(work[start:end]), start, end))
+            continue
+        for s, e in _sentence_spans(work, start, end):
+            raw = work[s:e]
             lead = len(raw) - len(raw.lstrip())
             trail = len(raw) - len(raw.rstrip())
             cleaned = clean_text(raw)
@@ -304,6 +350,9 @@ LEAD_STYLES = ("cn", "cn_paren", "num", "num_paren")
 def section_contexts(units: list[Unit]) -> list[str]:
     """For each unit, the outline of the section it sits in: the open headings and numbered lead
     sentences above it, outermost first ("" where there are none). Context for the area model.
+
+    A heading or lead sentence closes the sections at its own level and below, so its context
+    is only its parents, never the sibling section it ends.
     """
     rank = {style: level for level, style in enumerate(LEAD_STYLES)}
     open_sections: list[tuple[int, str]] = []  # (level, text), outermost first
@@ -312,9 +361,12 @@ def section_contexts(units: list[Unit]) -> list[str]:
         if unit.kind == "furniture":
             contexts.append("")
             continue
-        contexts.append(" ".join(text for _, text in open_sections))
         style = _marker_style(unit.text)
         if unit.kind == "heading" or style in rank:
             level = rank.get(style, -1)  # an unnumbered heading (a title) opens everything anew
-            open_sections = [(l, t) for l, t in open_sections if l < level] + [(level, unit.text)]
+            open_sections = [(l, t) for l, t in open_sections if l < level]
+            contexts.append(" ".join(text for _, text in open_sections))
+            open_sections.append((level, unit.text))
+        else:
+            contexts.append(" ".join(text for _, text in open_sections))
     return contexts

@@ -1,6 +1,7 @@
 """The task-area taxonomy, read from ``data/taxonomy.yaml`` (its single source)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -55,9 +56,10 @@ class Taxonomy:
 
     def area_for_outline_part(self, title: str) -> str:
         """Map a part title of the 2015—2020 outline ("一、依法全面履行政府职能") to an area id."""
-        key = _strip_ordinal(title)
-        if key in self.crosswalk_2015:
-            return self.crosswalk_2015[key]
+        key = _comparable(_strip_ordinal(title))
+        for part, area in self.crosswalk_2015.items():
+            if _comparable(part) == key:
+                return area
         raise KeyError(f"no area for outline part {title!r}")
 
     def to_dict(self) -> dict:
@@ -69,8 +71,12 @@ class Taxonomy:
         }
 
 
+def _comparable(title: str) -> str:
+    """Titles are printed with and without 、 between their items; compare without."""
+    return re.sub(r"[、，,\s]", "", title)
+
+
 def _strip_ordinal(title: str) -> str:
-    import re
     return re.sub(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)])\s*", "", title).strip()
 
 

@@ -51,7 +51,8 @@ def _build(backend: str, user_dict: bool):
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     if user_dict:
-        tokenizer.load_userdict(str(USER_DICT_FILE))
+        with open(USER_DICT_FILE, "rb") as fh:  # jieba leaves a path it opens unclosed
+            tokenizer.load_userdict(fh)
     return lambda text: tokenizer.lcut(text, HMM=True)
 
 

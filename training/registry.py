@@ -77,7 +77,7 @@ def promote_if_better(registered_model: str, version: str, metrics: dict) -> boo
         champion = client.get_model_version_by_alias(registered_model, CHAMPION_ALIAS)
     except MlflowException:
         champion = None
-    if champion is not None and champion.version != version:
+    if champion is not None and str(champion.version) != str(version):
         for key in PROMOTION_METRICS:
             current = champion.tags.get(key)
             if current is not None and metrics[key] < float(current):
@@ -111,7 +111,9 @@ def export_model(model_uri: str, registered_model: str = REGISTERED_MODEL,
     else:
         version = client.get_model_version(registered_model, model_uri.rstrip("/").rsplit("/", 1)[1])
     classifier = download_classifier(f"models:/{registered_model}/{version.version}")
-    classifier.info = {**classifier.info, "version": f"{registered_model}-v{version.version}",
+    # The run id makes the version unique across tracking stores: cached scores key on it.
+    label = f"{registered_model}-v{version.version}-{str(classifier.info.get('run_id', ''))[:8]}"
+    classifier.info = {**classifier.info, "version": label,
                        "registered_model": registered_model, "registry_version": version.version}
     tmp = destination.with_suffix(".tmp")
     classifier.save(tmp)

@@ -1,0 +1,77 @@
+"""The Flask application factory.
+
+    create_app()                      defaults, overridden by FAZHI_* environment variables
+    create_app({"TESTING": True, …})  then by the given mapping (tests, `fazhi serve`)
+
+The model and jieba's dictionary load here, once per process: under a preloading server
+(`fazhi serve`) that is the master, before it forks its workers.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from fazhi import tokenizer
+from fazhi.model import get_classifier
+from fazhi.paths import DEFAULT_MODEL_FILE, PROJ_ROOT
+from fazhi.storage import ReportStore
+from fazhi.taxonomy import load_taxonomy
+from service import api, errors, pages
+
+DEFAULT_MAX_UPLOAD_MB = 20
+
+# Pages load their script and stylesheet from /static only; nothing else, from nowhere else.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+class ConfigError(ValueError):
+    """A setting from the environment that cannot be used."""
+
+
+def _max_upload_bytes() -> int:
+    raw = os.environ.get("FAZHI_MAX_UPLOAD_MB")
+    if raw is None:
+        return DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = 0
+    if megabytes <= 0:
+        raise ConfigError(f"FAZHI_MAX_UPLOAD_MB must be a positive number of megabytes, not {raw!r}")
+    return int(megabytes * 1024 * 1024)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        MODEL_PATH=os.environ.get("FAZHI_MODEL", str(DEFAULT_MODEL_FILE)),
+        DATABASE=os.environ.get("FAZHI_DB", str(PROJ_ROOT / "fazhi.db")),
+        MAX_CONTENT_LENGTH=_max_upload_bytes(),
+        HISTORY_PAGE_SIZE=20,
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+    # A pasted report arrives as a form field, which Flask caps separately (500 kB by
+    # default): give it the same limit as a file.
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
+    app.json.ensure_ascii = False
+
+    app.extensions["fazhi_model"] = get_classifier(app.config["MODEL_PATH"])
+    app.extensions["fazhi_store"] = ReportStore(app.config["DATABASE"])
+    app.extensions["fazhi_taxonomy"] = load_taxonomy()
+    tokenizer.initialize()
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    errors.register_error_handlers(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    return app

@@ -1,0 +1,77 @@
+"""What the result page shows, derived from a stored result: labels, colours, sentence rows."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from fazhi.taxonomy import Taxonomy
+from service.chart import AreaChart, area_chart
+
+VERDICT_LABELS = {
+    "scored": "已评分",
+    "too_short": "篇幅过短，无法评分",
+    "not_a_report": "不是法治政府建设报告，不予评分",
+}
+CATEGORY_MARKS = {"concrete": "具体", "slogan": "口号"}
+KIND_MARKS = {"heading": "标题", "furniture": "页面附属"}
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    number: int
+    text: str
+    area_id: str
+    area_name: str
+    colour: int     # index into the stylesheet's area palette (taxonomy order)
+    kind: str
+    category: str | None
+    mark: str | None
+
+
+@dataclass(frozen=True)
+class AreaOption:
+    area_id: str
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ReportView:
+    verdict_label: str
+    chart: AreaChart
+    missing: list[tuple[str, str]]         # (area id, name)
+    slogan_heavy: list[tuple[str, str]]
+    areas: list[tuple[str, dict]]          # (area id, the result's area entry), taxonomy order
+    sentences: list[SentenceRow]
+    filter_options: list[AreaOption]
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def report_view(result: dict, taxonomy: Taxonomy) -> ReportView:
+    names = taxonomy.names()
+    colours = {area_id: i for i, area_id in enumerate(taxonomy.area_ids)}
+
+    def name(area_id: str) -> str:
+        return names.get(area_id, area_id)
+
+    rows = []
+    for number, unit in enumerate(result["sentences"], 1):
+        category = unit.get("category")
+        rows.append(SentenceRow(
+            number=number, text=unit["text"], area_id=unit["area"], area_name=name(unit["area"]),
+            colour=colours.get(unit["area"], len(colours)), kind=unit.get("kind", "body"),
+            category=category, mark=CATEGORY_MARKS.get(category) or KIND_MARKS.get(unit.get("kind"))))
+    counts = Counter(row.area_id for row in rows)
+    options = [AreaOption(a, name(a), counts[a]) for a in sorted(counts, key=lambda a: colours.get(a, len(colours)))]
+    return ReportView(
+        verdict_label=VERDICT_LABELS.get(result["verdict"], result["verdict"]),
+        chart=area_chart(result),
+        missing=[(a, name(a)) for a in result.get("missing_areas") or ()],
+        slogan_heavy=[(a, name(a)) for a in result.get("slogan_heavy_areas") or ()],
+        areas=list(result["areas"].items()),
+        sentences=rows,
+        filter_options=options,
+    )

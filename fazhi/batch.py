@@ -250,8 +250,8 @@ def _exit_with_batch(batch_pid: int) -> None:
 
 
 def _worker_context():
-    # Workers fork from a server process that has imported scikit-learn and jieba once: each
-    # starts without the imports (about 5 s) and without fork's hazards in a threaded parent.
+    # Workers fork from a server process that has imported scikit-learn and the package once:
+    # each starts without the imports (3–5 s) and without fork's hazards in a threaded parent.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["fazhi.batch"])
     return context

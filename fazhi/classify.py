@@ -21,23 +21,29 @@ def classify_sentences(model: SentenceClassifier, sentences: Sequence[str]) -> l
     return [next(predicted) if t.strip() else _off_topic(model, t) for t in texts]
 
 
-def classify_report(model: SentenceClassifier, text: str) -> list[dict]:
-    """Split a report and classify every unit, in document order, with kind and offsets.
+def classify_units(model: SentenceClassifier, texts: Sequence[str], kinds: Sequence[str],
+                   contexts: Sequence[str]) -> list[dict]:
+    """Classify the units of a report given their kinds and section contexts.
 
     Following the labelling guide, headings get an area but no category (they never count as
     measures), and furniture (navigation, signatures, table cells) is off-topic by definition.
     """
-    units = split_units(text)
-    contexts = section_contexts(units)
-    prose = [i for i, u in enumerate(units) if u.kind != "furniture"]
-    predicted = dict(zip(prose, model.predict([units[i].text for i in prose], [contexts[i] for i in prose])))
+    prose = [i for i, kind in enumerate(kinds) if kind != "furniture"]
+    predicted = dict(zip(prose, model.predict([texts[i] for i in prose], [contexts[i] for i in prose])))
     results = []
-    for i, unit in enumerate(units):
-        if unit.kind == "furniture":
-            result = _off_topic(model, unit.text)
-        elif unit.kind == "heading":
-            result = {**predicted[i], "category": None, "concrete_prob": None}
+    for i, kind in enumerate(kinds):
+        if kind == "furniture":
+            results.append(_off_topic(model, texts[i]))
+        elif kind == "heading":
+            results.append({**predicted[i], "category": None, "concrete_prob": None})
         else:
-            result = predicted[i]
-        results.append({**result, "kind": unit.kind, "start": unit.start, "end": unit.end})
+            results.append(predicted[i])
     return results
+
+
+def classify_report(model: SentenceClassifier, text: str) -> list[dict]:
+    """Split a report and classify every unit, in document order, with kind and offsets."""
+    units = split_units(text)
+    results = classify_units(model, [u.text for u in units], [u.kind for u in units], section_contexts(units))
+    return [{**result, "kind": unit.kind, "start": unit.start, "end": unit.end}
+            for unit, result in zip(units, results)]

@@ -52,6 +52,8 @@ VERDICT_LABELS = {VERDICT_SCORED: "已评分", "too_short": "篇幅过短，不�
 STATUS_LABELS = {STATUS_SCORED: "本次评分", STATUS_CACHED: "已有结果", STATUS_ERROR: "错误"}
 NO_YEAR_CHANGES_NOTE = "没有区县有两个及以上年份的报告，不绘制年度变化图 / no district has reports from two years"
 SPECIFICITY_BINS = np.linspace(0.0, 1.0, 21)
+# Spreadsheets run a cell starting with one of these as a formula; titles come from the files.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DPI = 120
 
 
@@ -150,6 +152,11 @@ def csv_columns(taxonomy: Taxonomy) -> list[str]:
             "characters"]
 
 
+def _as_text(value):
+    """A string Excel shows as typed rather than evaluates (OWASP's CSV-injection advice)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+
+
 def write_csv(rows: list[dict], path: Path, taxonomy: Taxonomy) -> Path:
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=csv_columns(taxonomy), extrasaction="ignore")
@@ -160,7 +167,7 @@ def write_csv(rows: list[dict], path: Path, taxonomy: Taxonomy) -> Path:
                 flat[f"coverage_{area_id}"] = value
             for area_id, value in row["area_concrete"].items():
                 flat[f"concrete_{area_id}"] = value
-            writer.writerow(flat)
+            writer.writerow({key: _as_text(value) for key, value in flat.items()})
     return path
 
 
@@ -173,6 +180,10 @@ def _add_sheet(workbook: Workbook, title: str, header: list[str], records: list[
         cell.font = Font(bold=True)
     for record in records:
         sheet.append(record)
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if cell.data_type == "f":  # openpyxl takes any "=…" string for a formula
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
     for i, width in enumerate(widths, 1):
         sheet.column_dimensions[get_column_letter(i)].width = width

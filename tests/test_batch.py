@@ -279,6 +279,19 @@ def test_charts_use_the_packaged_cjk_font():
     assert not [w for w in caught if "missing from font" in str(w.message)]
 
 
+def test_formula_looking_text_stays_text_in_csv_and_xlsx(tmp_path):
+    row = {"path": "=1+1.txt", "district": "@区", "year": 2020, "status": "scored", "title": '=HYPERLINK("x")',
+           "verdict": "scored", "score": 50.0, "coverage": 0.5, "specificity": 0.25, "area_coverage": {},
+           "area_concrete": {}, "missing_areas": [], "warnings": ["-1"], "content_hash": "h", "model_version": "v",
+           "characters": 1, "error_code": None, "error_message": None}
+    reporting.write_csv([row], tmp_path / "a.csv", TAXONOMY)
+    reporting.write_xlsx([row], tmp_path / "a.xlsx", TAXONOMY)
+    (written,) = read_csv(tmp_path / "a.csv")
+    assert (written["title"], written["path"], written["score"]) == ("'=HYPERLINK(\"x\")", "'=1+1.txt", "50.0")
+    cells = {c.value: c.data_type for c in load_workbook(tmp_path / "a.xlsx")[reporting.SHEET_RANKING][2]}
+    assert cells['=HYPERLINK("x")'] == "s" and cells["=1+1.txt"] == "s"
+
+
 # --- a run killed halfway ------------------------------------------------------------------
 
 def test_killed_run_restarts_and_finishes_every_report_once(corpus, tmp_path):

@@ -192,7 +192,7 @@ def test_export_writes_model_and_card(store, exported):
     assert not list(exported["dir"].glob("*.tmp"))
     model = load_classifier(exported["model"])
     assert isinstance(model, SentenceClassifier)
-    assert model.version == f"{REGISTERED_MODEL}-v1"
+    assert model.version.startswith(f"{REGISTERED_MODEL}-v1-")
     assert model.area_ids == TAXONOMY.area_ids and model.off_topic_area == "none"
 
 
@@ -215,6 +215,24 @@ def test_exported_model_predicts_like_the_pyfunc_model(store, exported):
     assert len({r["area"] for r in rows}) >= 3
     assert {"concrete", "slogan"} <= {r["category"] for r in rows}
     assert rows[-1]["area"] == "none"
+
+
+def test_pyfunc_with_kinds_and_contexts_classifies_like_a_report(store, exported):
+    import pandas as pd
+
+    from fazhi.classify import classify_report
+    from fazhi.splitter import section_contexts, split_units
+
+    text = (REPORTS_DIR / "001_4bbaf42a68c37ea5.txt").read_text(encoding="utf-8")
+    units = split_units(text)
+    expected = classify_report(load_classifier(exported["model"]), text)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}/1")
+    frame = pyfunc.predict(pd.DataFrame({"sentence": [u.text for u in units], "kind": [u.kind for u in units],
+                                         "context": section_contexts(units)}))
+    assert list(frame["area"]) == [r["area"] for r in expected]
+    assert [_none_if_nan(c) for c in frame["category"]] == [r["category"] for r in expected]
+    # Headings and furniture get no category, as in `fazhi classify REPORT`.
+    assert all(_none_if_nan(c) is None for c, u in zip(frame["category"], units) if u.kind != "body")
 
 
 def test_exported_model_survives_save_and_load(exported, tmp_path):

@@ -52,7 +52,8 @@ def log_classifier(classifier: SentenceClassifier, workdir: Path, registered_mod
     info = mlflow.pyfunc.log_model(
         name="model", python_model=FazhiPyfunc(), artifacts={"classifier": str(joblib_path)},
         code_paths=[str(PROJ_ROOT / "fazhi")], registered_model_name=registered_model,
-        pip_requirements=_requirements(), input_example=["区政府办理行政复议案件43件，全部在法定时限内办结。"])
+        # No signature: category and concrete_prob are null for off-topic sentences.
+        pip_requirements=_requirements())
     version = str(info.registered_model_version)
     # The version knows its own figures, so promotion and export need not look up the run.
     client = _client()
@@ -65,7 +66,8 @@ def log_classifier(classifier: SentenceClassifier, workdir: Path, registered_mod
 def _requirements() -> list[str]:
     from importlib.metadata import version
 
-    return [f"{name}=={version(name)}" for name in ("scikit-learn", "jieba", "joblib", "numpy", "scipy", "pyyaml")]
+    return [f"{name}=={version(name)}"
+            for name in ("scikit-learn", "jieba", "rjieba", "joblib", "numpy", "scipy", "pyyaml", "pandas")]
 
 
 def promote_if_better(registered_model: str, version: str, metrics: dict) -> bool:

@@ -1,0 +1,417 @@
+"""fazhi benchmarks: one run prints every figure, and the ratios that the targets are set on.
+
+    .venv/bin/python benchmarks/run.py                 # full run (a few minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py --tiny          # seconds; what the test suite runs
+    .venv/bin/python benchmarks/run.py --markdown FILE # also write the tables as Markdown
+
+The corpus is generated from data/reports/ by random recombination: sentences are cut at a
+comma and joined to the tail of another sentence, digits are redrawn, and reports are
+assembled from these in random order, so no text repeats and nothing can be cached.
+Timings are wall-clock on a possibly busy machine: compare the ratios measured in one run.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fazhi import tokenizer  # noqa: E402
+from fazhi.classify import classify_sentences  # noqa: E402
+from fazhi.model import get_classifier  # noqa: E402
+from fazhi.paths import REPORTS_DIR  # noqa: E402
+from fazhi.scoring import score_report  # noqa: E402
+from fazhi.splitter import split_units  # noqa: E402
+
+FAZHI = Path(sys.executable).with_name("fazhi")
+
+
+# --- corpus -------------------------------------------------------------------------------
+
+def seed_material() -> tuple[list[str], list[str]]:
+    headings, sentences = [], []
+    for path in sorted(REPORTS_DIR.glob("*.txt")):
+        for unit in split_units(path.read_text(encoding="utf-8")):
+            if unit.kind == "heading" and len(unit.text) > 6:
+                headings.append(unit.text)
+            elif unit.kind == "body" and len(unit.text) > 12:
+                sentences.append(unit.text)
+    return headings, sentences
+
+
+class Corpus:
+    """New sentences and reports recombined from the seeds (seeded, reproducible)."""
+
+    def __init__(self, seed: int = 2026):
+        self.rng = random.Random(seed)
+        self.headings, self.sentences = seed_material()
+
+    def sentence(self) -> str:
+        a, b = self.rng.sample(self.sentences, 2)
+        cut_a = [m.end() for m in re.finditer("[，,]", a)] or [len(a) // 2]
+        cut_b = [m.end() for m in re.finditer("[，,]", b)] or [len(b) // 2]
+        text = a[:self.rng.choice(cut_a)] + b[self.rng.choice(cut_b):]
+        return re.sub(r"\d", lambda _: str(self.rng.randrange(10)), text)
+
+    def sentences_of(self, chars: int) -> list[str]:
+        out, total = [], 0
+        while total < chars:
+            out.append(self.sentence())
+            total += len(out[-1])
+        return out
+
+    def report(self, chars: int) -> str:
+        parts, total = ["重庆市某区人民政府关于法治政府建设工作情况的报告", ""], 0
+        while total < chars:
+            if self.rng.random() < 0.12:
+                parts += ["", self.rng.choice(self.headings), ""]
+            parts.append(self.sentence())
+            total += len(parts[-1])
+        return "\n".join(parts) + "\n"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    started = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return time.perf_counter() - started, value
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def jieba_floor():
+    """Plain jieba with the domain dictionary: the floor any jieba-based pipeline pays."""
+    return tokenizer.build_tokenizer("jieba")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- measurements -------------------------------------------------------------------------
+
+def bench_classification(corpus: Corpus, chars: int) -> dict:
+    sentences = corpus.sentences_of(chars)
+    n_chars = sum(map(len, sentences))
+    cut = jieba_floor()
+    cut("预热")
+    jieba_seconds, _ = timed(lambda: [cut(s) for s in sentences])
+    model = get_classifier()
+    classify_sentences(model, sentences[:50])  # warm: model and tokenizer loaded
+    in_process_seconds, _ = timed(classify_sentences, model, sentences)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sentences.txt"
+        path.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+        cli_seconds, result = timed(subprocess.run, [str(FAZHI), "classify", "--sentences", str(path)],
+                                    capture_output=True, text=True)
+        if result.returncode != 0 or result.stdout.count("\n") != len(sentences):
+            raise RuntimeError(f"fazhi classify failed: {result.stderr[-500:]}")
+    return {
+        "sentences": len(sentences), "chars": n_chars,
+        "backend": tokenizer.configured_backend(),
+        "jieba_chars_per_s": n_chars / jieba_seconds,
+        "classify_in_process_chars_per_s": n_chars / in_process_seconds,
+        "classify_cli_chars_per_s": n_chars / cli_seconds,
+        "ratio_in_process": jieba_seconds / in_process_seconds,
+        "ratio_cli": jieba_seconds / cli_seconds,
+    }
+
+
+def bench_latency(corpus: Corpus, sizes: list[int], repeats: int) -> list[dict]:
+    model = get_classifier()
+    cut = jieba_floor()
+    rows = []
+    for size in sizes:
+        reports = [corpus.report(size) for _ in range(repeats)]
+        score_times, jieba_times = [], []
+        for text in reports:
+            seconds, _ = timed(score_report, model, text)
+            score_times.append(seconds)
+            body = [u.text for u in split_units(text) if u.kind == "body"]
+            seconds, _ = timed(lambda: [cut(s) for s in body])
+            jieba_times.append(seconds)
+        mean_chars = statistics.mean(map(len, reports))
+        rows.append({"size": size, "chars": mean_chars,
+                     "median_ms": 1000 * statistics.median(score_times),
+                     "p95_ms": 1000 * percentile(score_times, 95),
+                     "jieba_median_ms": 1000 * statistics.median(jieba_times),
+                     "ms_per_1k_chars": 1000 * statistics.median(score_times) / (mean_chars / 1000)})
+    return rows
+
+
+def bench_batch(corpus: Corpus, n_reports: int, size: int) -> list[dict]:
+    from fazhi.batch import run_batch
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "reports" / "2025"
+        folder.mkdir(parents=True)
+        for i in range(n_reports):
+            (folder / f"区{i:03d}.txt").write_text(corpus.report(size), encoding="utf-8")
+        chars = sum(len(p.read_text(encoding="utf-8")) for p in folder.iterdir())
+        for workers in (1, 2):
+            db = Path(tmp) / f"batch{workers}.db"  # a fresh store: every report is scored
+            seconds, results = timed(run_batch, Path(tmp) / "reports", db_path=db, workers=workers)
+            scored = sum(1 for r in results if r["status"] == "scored")
+            rows.append({"workers": workers, "reports": scored, "seconds": seconds,
+                         "reports_per_s": scored / seconds, "chars_per_s": chars / seconds})
+    return rows
+
+
+def _post(url: str, payload: dict, timeout: float = 120) -> tuple[float, int]:
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, OSError):
+        status = 0
+    return time.perf_counter() - started, status
+
+
+def bench_service(corpus: Corpus, clients: list[int], requests_per_client: int, size: int,
+                  workers: int) -> dict:
+    model = get_classifier()
+    probe = [corpus.report(size) for _ in range(max(4, requests_per_client))]
+    in_process_seconds, _ = timed(lambda: [score_report(model, t) for t in probe])
+    in_process_rate = len(probe) / in_process_seconds
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = subprocess.Popen([str(FAZHI), "serve", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", str(workers), "--db", str(Path(tmp) / "bench.db")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/healthz", timeout=2):
+                        break
+                except (urllib.error.URLError, OSError):
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the server did not start")
+                    time.sleep(0.3)
+            rows = []
+            for n in clients:
+                texts = [corpus.report(size) for _ in range(n * requests_per_client)]
+                latencies, statuses, lock = [], [], threading.Lock()
+
+                def client(chunk):
+                    for text in chunk:
+                        seconds, status = _post(base + "/api/v1/score", {"text": text})
+                        with lock:
+                            latencies.append(seconds)
+                            statuses.append(status)
+
+                chunks = [texts[i::n] for i in range(n)]
+                started = time.perf_counter()
+                with concurrent.futures.ThreadPoolExecutor(n) as pool:
+                    list(pool.map(client, chunks))
+                elapsed = time.perf_counter() - started
+                throughput = len(texts) / elapsed
+                rows.append({"clients": n, "requests": len(texts), "throughput_per_s": throughput,
+                             "p50_ms": 1000 * percentile(latencies, 50), "p95_ms": 1000 * percentile(latencies, 95),
+                             "p99_ms": 1000 * percentile(latencies, 99),
+                             "errors": sum(1 for s in statuses if s != 200),
+                             "ratio_to_workers_x_in_process": throughput / (workers * in_process_rate)})
+            memory = _service_peak_memory(server.pid)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    return {"workers": workers, "in_process_reports_per_s": in_process_rate, "rows": rows,
+            "peak_rss_mib": memory}
+
+
+def _service_peak_memory(master_pid: int) -> dict:
+    """VmHWM (peak resident memory) of the gunicorn master and each worker, in MiB."""
+    peaks = {}
+    pids = [master_pid]
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks["master" if pid == master_pid else f"worker {pid}"] = int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return peaks
+
+
+STARTUP_PROBE = """
+import json, resource, time
+t0 = time.perf_counter()
+import fazhi.model, fazhi.scoring, fazhi.classify
+t1 = time.perf_counter()
+from fazhi import tokenizer
+tokenizer.initialize()
+t2 = time.perf_counter()
+model = fazhi.model.get_classifier()
+t3 = time.perf_counter()
+text = open({report!r}, encoding="utf-8").read()
+fazhi.scoring.score_report(model, text)
+print(json.dumps({{"import_s": t1 - t0, "dictionary_s": t2 - t1, "model_s": t3 - t2, "total_s": t3 - t0,
+                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def bench_startup(corpus: Corpus, size: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.txt"
+        report.write_text(corpus.report(size), encoding="utf-8")
+        runs = []
+        for _ in range(3):
+            result = subprocess.run([sys.executable, "-c", STARTUP_PROBE.format(report=str(report))],
+                                    capture_output=True, text=True, check=True)
+            runs.append(json.loads(result.stdout))
+    best = min(runs, key=lambda r: r["total_s"])
+    return {**best, "report_chars": size}
+
+
+def bench_backends(corpus: Corpus, chars: int) -> dict:
+    """Token agreement of each backend with jieba, and its raw speed, on the corpus."""
+    sentences = corpus.sentences_of(chars)
+    n_chars = sum(map(len, sentences))
+    results = {}
+    reference = None
+    for backend in tokenizer.BACKENDS:
+        cut = tokenizer.build_tokenizer(backend)
+        cut("预热")
+        seconds, tokens = timed(lambda: [cut(s) for s in sentences])
+        if reference is None:
+            reference = tokens
+        same = sum(a == b for a, b in zip(reference, tokens))
+        token_total = sum(len(t) for t in reference)
+        token_same = sum(len(set(_spans(a)) & set(_spans(b))) for a, b in zip(reference, tokens))
+        results[backend] = {"chars_per_s": n_chars / seconds, "identical_sentences": same / len(sentences),
+                            "token_agreement": token_same / token_total}
+    return results
+
+
+def _spans(tokens: list[str]) -> list[tuple[int, int]]:
+    spans, position = [], 0
+    for token in tokens:
+        spans.append((position, position + len(token)))
+        position += len(token)
+    return spans
+
+
+# --- report -------------------------------------------------------------------------------
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def markdown(results: dict) -> str:
+    c = results["classification"]
+    lines = [f"Machine: {results['machine']}", f"Tokenizer backend: {c['backend']}", "",
+             "## Classification vs. jieba (the floor)", "",
+             "| | chars/s | ratio to jieba-only |", "|---|---|---|",
+             f"| jieba only (Python jieba + domain dictionary) | {c['jieba_chars_per_s']:,.0f} | 1.00 |",
+             f"| classify, in process | {c['classify_in_process_chars_per_s']:,.0f} | {c['ratio_in_process']:.2f} |",
+             f"| `fazhi classify --sentences` (whole command) | {c['classify_cli_chars_per_s']:,.0f} | {c['ratio_cli']:.2f} |",
+             "", f"{c['sentences']:,} sentences, {c['chars']:,} characters.", "",
+             "## `fazhi score` latency by report length", "",
+             "| size | median ms | p95 ms | jieba ms (same text) | ms per 1k chars |", "|---|---|---|---|---|"]
+    for r in results["latency"]:
+        lines.append(f"| {r['chars']:,.0f} chars | {r['median_ms']:.0f} | {r['p95_ms']:.0f} | "
+                     f"{r['jieba_median_ms']:.0f} | {r['ms_per_1k_chars']:.1f} |")
+    per_k = [r["ms_per_1k_chars"] for r in results["latency"]]
+    lines += ["", f"Linearity: ms per 1k chars, largest / smallest report = {per_k[-1] / per_k[0]:.2f} "
+              "(1.00 is perfectly linear).", ""]
+    if "batch" in results:
+        lines += ["## Batch", "", "| workers | reports | seconds | reports/s | chars/s |", "|---|---|---|---|---|"]
+        for r in results["batch"]:
+            lines.append(f"| {r['workers']} | {r['reports']} | {r['seconds']:.1f} | {r['reports_per_s']:.2f} | {r['chars_per_s']:,.0f} |")
+        b = results["batch"]
+        lines += ["", f"Speed-up with 2 workers: {b[1]['reports_per_s'] / b[0]['reports_per_s']:.2f}×", ""]
+    if "service" in results:
+        s = results["service"]
+        lines += ["## Service under load (gunicorn, "
+                  f"{s['workers']} workers; in-process rate {s['in_process_reports_per_s']:.2f} reports/s)", "",
+                  "| clients | requests | reports/s | p50 ms | p95 ms | p99 ms | errors | ÷ (workers × in-process) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in s["rows"]:
+            lines.append(f"| {r['clients']} | {r['requests']} | {r['throughput_per_s']:.2f} | {r['p50_ms']:.0f} | "
+                         f"{r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} | {r['ratio_to_workers_x_in_process']:.2f} |")
+        lines += ["", "Peak resident memory (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in s["peak_rss_mib"].items()), ""]
+    st = results["startup"]
+    lines += ["## Start-up and memory", "",
+              f"import {st['import_s']:.2f} s, dictionary {st['dictionary_s']:.2f} s, model {st['model_s']:.2f} s, "
+              f"total {st['total_s']:.2f} s; peak memory of a process that scored a {st['report_chars']:,}-character "
+              f"report (a batch worker's job): {st['peak_rss_mib']:.0f} MiB.", "",
+              "## Tokenizer backends on the corpus", "",
+              "| backend | chars/s | identical sentences | token agreement with jieba |", "|---|---|---|---|"]
+    for name, r in results["backends"].items():
+        lines.append(f"| {name} | {r['chars_per_s']:,.0f} | {r['identical_sentences']:.2%} | {r['token_agreement']:.3%} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="a small corpus: checks the script, not the machine")
+    parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    parser.add_argument("--json", type=Path, help="also write the raw figures as JSON")
+    parser.add_argument("--skip-service", action="store_true")
+    parser.add_argument("--skip-batch", action="store_true")
+    args = parser.parse_args(argv)
+    tiny = args.tiny
+    corpus = Corpus()
+    results = {"machine": machine()}
+    results["classification"] = bench_classification(corpus, 20_000 if tiny else 1_000_000)
+    results["latency"] = bench_latency(corpus, [2_000, 8_000] if tiny else [5_000, 20_000, 100_000],
+                                       repeats=2 if tiny else 9)
+    if not args.skip_batch:
+        results["batch"] = bench_batch(corpus, 3 if tiny else 24, 3_000 if tiny else 20_000)
+    if not args.skip_service:
+        results["service"] = bench_service(corpus, [1, 2] if tiny else [1, 4, 16], 1 if tiny else 4,
+                                           2_000 if tiny else 5_000, workers=2)
+    results["startup"] = bench_startup(corpus, 5_000 if tiny else 100_000)
+    results["backends"] = bench_backends(corpus, 10_000 if tiny else 300_000)
+    text = markdown(results)
+    sys.stdout.write(text)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -181,8 +181,8 @@ def test_worse_run_registers_v2_but_keeps_the_champion(store):
 def test_export_writes_model_and_card(store, exported):
     card = json.loads(exported["card_file"].read_text(encoding="utf-8"))
     assert card == exported["card"]
-    assert card["version"] == f"{REGISTERED_MODEL}-v1"
     first = run_of(store, "1")
+    assert card["version"] == f"{REGISTERED_MODEL}-v1-{first.info.run_id[:8]}"
     assert card["metrics"]["area_macro_f1"] == round(first.data.metrics["area_macro_f1"], 4)
     assert card["metrics"]["category_macro_f1"] == round(first.data.metrics["category_macro_f1"], 4)
     assert card["data_hash"] == first.data.params["data_hash"]

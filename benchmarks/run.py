@@ -18,7 +18,6 @@ import os
 import platform
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from fazhi.model import get_classifier  # noqa: E402
 from fazhi.paths import REPORTS_DIR  # noqa: E402
 from fazhi.scoring import score_report  # noqa: E402
 from fazhi.splitter import split_units  # noqa: E402
+from service.server import server_process  # noqa: E402
 
 FAZHI = Path(sys.executable).with_name("fazhi")
 
@@ -102,12 +102,6 @@ def percentile(values: list[float], q: float) -> float:
 def jieba_floor():
     """Plain jieba with the domain dictionary: the floor any jieba-based pipeline pays."""
     return tokenizer.build_tokenizer("jieba")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- measurements -------------------------------------------------------------------------
@@ -201,52 +195,32 @@ def bench_service(corpus: Corpus, clients: list[int], requests_per_client: int, 
     probe = [corpus.report(size) for _ in range(max(4, requests_per_client))]
     in_process_seconds, _ = timed(lambda: [score_report(model, t) for t in probe])
     in_process_rate = len(probe) / in_process_seconds
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = subprocess.Popen([str(FAZHI), "serve", "--host", "127.0.0.1", "--port", str(port),
-                                   "--workers", str(workers), "--db", str(Path(tmp) / "bench.db")],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=2):
-                        break
-                except (urllib.error.URLError, OSError):
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError("the server did not start")
-                    time.sleep(0.3)
-            rows = []
-            for n in clients:
-                texts = [corpus.report(size) for _ in range(n * requests_per_client)]
-                latencies, statuses, lock = [], [], threading.Lock()
+    with tempfile.TemporaryDirectory() as tmp, \
+            server_process(Path(tmp) / "bench.db", workers=workers, start_timeout=90) as (base, server):
+        rows = []
+        for n in clients:
+            texts = [corpus.report(size) for _ in range(n * requests_per_client)]
+            latencies, statuses, lock = [], [], threading.Lock()
 
-                def client(chunk):
-                    for text in chunk:
-                        seconds, status = _post(base + "/api/v1/score", {"text": text})
-                        with lock:
-                            latencies.append(seconds)
-                            statuses.append(status)
+            def client(chunk):
+                for text in chunk:
+                    seconds, status = _post(base + "/api/v1/score", {"text": text})
+                    with lock:
+                        latencies.append(seconds)
+                        statuses.append(status)
 
-                chunks = [texts[i::n] for i in range(n)]
-                started = time.perf_counter()
-                with concurrent.futures.ThreadPoolExecutor(n) as pool:
-                    list(pool.map(client, chunks))
-                elapsed = time.perf_counter() - started
-                throughput = len(texts) / elapsed
-                rows.append({"clients": n, "requests": len(texts), "throughput_per_s": throughput,
-                             "p50_ms": 1000 * percentile(latencies, 50), "p95_ms": 1000 * percentile(latencies, 95),
-                             "p99_ms": 1000 * percentile(latencies, 99),
-                             "errors": sum(1 for s in statuses if s != 200),
-                             "ratio_to_workers_x_in_process": throughput / (workers * in_process_rate)})
-            memory = _service_peak_memory(server.pid)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            chunks = [texts[i::n] for i in range(n)]
+            started = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(n) as pool:
+                list(pool.map(client, chunks))
+            elapsed = time.perf_counter() - started
+            throughput = len(texts) / elapsed
+            rows.append({"clients": n, "requests": len(texts), "throughput_per_s": throughput,
+                         "p50_ms": 1000 * percentile(latencies, 50), "p95_ms": 1000 * percentile(latencies, 95),
+                         "p99_ms": 1000 * percentile(latencies, 99),
+                         "errors": sum(1 for s in statuses if s != 200),
+                         "ratio_to_workers_x_in_process": throughput / (workers * in_process_rate)})
+        memory = _service_peak_memory(server.pid)
     return {"workers": workers, "in_process_reports_per_s": in_process_rate, "rows": rows,
             "peak_rss_mib": memory}
 

@@ -35,7 +35,9 @@ def build_pipeline(feature_set: str, *, C: float = 0.5, max_df: float = 1.0,
     svm = LinearSVC(C=C, class_weight="balanced")
     return Pipeline([
         ("features", build_features(feature_set, max_df=max_df, char_ngram_max=char_ngram_max)),
-        ("clf", CalibratedClassifierCV(svm, method="sigmoid", cv=CALIBRATION_FOLDS)),
+        # One SVM fitted on all data, calibrated on cross-validated decisions (ensemble=False):
+        # a third of the prediction cost of the default ensemble of one SVM per fold.
+        ("clf", CalibratedClassifierCV(svm, method="sigmoid", cv=CALIBRATION_FOLDS, ensemble=False)),
     ])
 
 

@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # default): give it the same limit as a file.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     app.json.ensure_ascii = False
+    app.json.sort_keys = False  # results are large; keep their designed order and save the sort
 
     app.extensions["fazhi_model"] = get_classifier(app.config["MODEL_PATH"])
     app.extensions["fazhi_store"] = ReportStore(app.config["DATABASE"])

@@ -7,6 +7,17 @@ app in a worker.
 """
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
 from gunicorn.app.base import BaseApplication
 
 from service.app import create_app
@@ -51,3 +62,51 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
         "accesslog": "-",
         "errorlog": "-",
     }).run()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server_process(database: Path, *, workers: int = 2, log_file: Path | None = None,
+                   env: dict | None = None, start_timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `fazhi serve` as a separate process on a free loopback port, for tests and
+    benchmarks; yields (base URL, process) once /healthz answers, and stops it afterwards."""
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("fazhi")), "serve", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(workers), "--db", str(database)]
+    base_url = f"http://127.0.0.1:{port}"
+    with open(log_file or os.devnull, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   cwd=Path(database).parent)
+        try:
+            _wait_until_healthy(base_url, process, log_file, start_timeout)
+            yield base_url, process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_healthy(base_url: str, process: subprocess.Popen, log_file: Path | None, timeout: float) -> None:
+    def log_tail() -> str:
+        return log_file.read_text(errors="replace")[-3000:] if log_file else "(no log kept)"
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"fazhi serve exited with {process.returncode}:\n{log_tail()}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"fazhi serve not healthy after {timeout} s:\n{log_tail()}")

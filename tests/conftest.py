@@ -6,18 +6,13 @@ an app per test costs a new SQLite file, not a new model.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from fazhi.paths import REPORTS_DIR
 from service.app import create_app
+from service.server import server_process
 
 REPORT_FILE = REPORTS_DIR / "001_4bbaf42a68c37ea5.txt"
 TEST_UPLOAD_LIMIT = 2 * 1024 * 1024
@@ -59,45 +54,9 @@ def report_text() -> str:
     return REPORT_FILE.read_text(encoding="utf-8")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_healthy(base_url: str, process: subprocess.Popen, log_file: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"fazhi serve exited with {process.returncode}:\n{log_file.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"fazhi serve not healthy after {SERVER_START_TIMEOUT} s:\n{log_file.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.fixture
 def live_server(tmp_path):
     """`fazhi serve` (gunicorn, 2 workers) on a free loopback port; yields its base URL."""
-    port = free_port()
-    command = [str(Path(sys.executable).parent / "fazhi"), "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "2", "--db", str(tmp_path / "live.db")]
-    base_url = f"http://127.0.0.1:{port}"
-    log_file = tmp_path / "server.log"
-    with open(log_file, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-                                   env=_without_fazhi_env())
-        try:
-            _wait_until_healthy(base_url, process, log_file)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with server_process(tmp_path / "live.db", workers=2, log_file=tmp_path / "server.log",
+                        env=_without_fazhi_env(), start_timeout=SERVER_START_TIMEOUT) as (base_url, _):
+        yield base_url

@@ -133,16 +133,28 @@ def bench_classification(corpus: Corpus, chars: int) -> dict:
     }
 
 
-def bench_latency(corpus: Corpus, sizes: list[int], repeats: int) -> list[dict]:
+def linear_fit(points: list[tuple[float, float]]) -> dict:
+    """Least-squares latency = intercept + slope · chars over all samples, with R²."""
+    import numpy as np
+
+    x, y = np.array(points, dtype=float).T
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (intercept + slope * x)
+    r2 = 1 - float(residual @ residual) / float(((y - y.mean()) ** 2).sum())
+    return {"intercept_ms": 1000 * intercept, "ms_per_1k_chars": 1e6 * slope, "r2": r2}
+
+
+def bench_latency(corpus: Corpus, sizes: list[int], repeats: int) -> tuple[list[dict], dict]:
     model = get_classifier()
     cut = jieba_floor()
-    rows = []
+    rows, samples = [], []
     for size in sizes:
         reports = [corpus.report(size) for _ in range(repeats)]
         score_times, jieba_times = [], []
         for text in reports:
             seconds, _ = timed(score_report, model, text)
             score_times.append(seconds)
+            samples.append((len(text), seconds))
             body = [u.text for u in split_units(text) if u.kind == "body"]
             seconds, _ = timed(lambda: [cut(s) for s in body])
             jieba_times.append(seconds)
@@ -152,7 +164,7 @@ def bench_latency(corpus: Corpus, sizes: list[int], repeats: int) -> list[dict]:
                      "p95_ms": 1000 * percentile(score_times, 95),
                      "jieba_median_ms": 1000 * statistics.median(jieba_times),
                      "ms_per_1k_chars": 1000 * statistics.median(score_times) / (mean_chars / 1000)})
-    return rows
+    return rows, linear_fit(samples)
 
 
 def bench_batch(corpus: Corpus, n_reports: int, size: int) -> list[dict]:
@@ -192,7 +204,8 @@ def _post(url: str, payload: dict, timeout: float = 120) -> tuple[float, int]:
 def bench_service(corpus: Corpus, clients: list[int], requests_per_client: int, size: int,
                   workers: int) -> dict:
     model = get_classifier()
-    probe = [corpus.report(size) for _ in range(max(4, requests_per_client))]
+    probe = [corpus.report(size) for _ in range(4 if requests_per_client < 4 else 24)]
+    score_report(model, probe[0])  # warm
     in_process_seconds, _ = timed(lambda: [score_report(model, t) for t in probe])
     in_process_rate = len(probe) / in_process_seconds
     with tempfile.TemporaryDirectory() as tmp, \
@@ -326,9 +339,10 @@ def markdown(results: dict) -> str:
     for r in results["latency"]:
         lines.append(f"| {r['chars']:,.0f} chars | {r['median_ms']:.0f} | {r['p95_ms']:.0f} | "
                      f"{r['jieba_median_ms']:.0f} | {r['ms_per_1k_chars']:.1f} |")
-    per_k = [r["ms_per_1k_chars"] for r in results["latency"]]
-    lines += ["", f"Linearity: ms per 1k chars, largest / smallest report = {per_k[-1] / per_k[0]:.2f} "
-              "(1.00 is perfectly linear).", ""]
+    fit = results["latency_fit"]
+    lines += ["", f"Linear fit over all samples: latency = {fit['intercept_ms']:.0f} ms + "
+              f"{fit['ms_per_1k_chars']:.1f} ms per 1k characters, R² = {fit['r2']:.3f} "
+              "(a fixed cost per report plus a cost proportional to its length).", ""]
     if "batch" in results:
         lines += ["## Batch", "", "| workers | reports | seconds | reports/s | chars/s |", "|---|---|---|---|---|"]
         for r in results["batch"]:
@@ -369,8 +383,8 @@ def main(argv=None) -> int:
     corpus = Corpus()
     results = {"machine": machine()}
     results["classification"] = bench_classification(corpus, 20_000 if tiny else 1_000_000)
-    results["latency"] = bench_latency(corpus, [2_000, 8_000] if tiny else [5_000, 20_000, 100_000],
-                                       repeats=2 if tiny else 9)
+    results["latency"], results["latency_fit"] = bench_latency(
+        corpus, [2_000, 8_000] if tiny else [5_000, 20_000, 100_000], repeats=2 if tiny else 9)
     if not args.skip_batch:
         results["batch"] = bench_batch(corpus, 3 if tiny else 24, 3_000 if tiny else 20_000)
     if not args.skip_service:

@@ -105,20 +105,24 @@ class TaxonomyKeywords(BaseEstimator, TransformerMixin):
         self.keywords_ = {a.id: [normalize(k) for k in a.keywords] for a in taxonomy.areas if a.keywords}
         return self
 
-    def _patterns(self):
-        # One alternation per area, longest keywords first; compiled once per process.
+    def _matcher(self):
+        # One pass over the sentence finds every keyword starting at every position (longest
+        # first there); compiled once per process, not pickled.
         if getattr(self, "_compiled", None) is None:
-            self._compiled = [re.compile("|".join(re.escape(k) for k in sorted(words, key=len, reverse=True)))
-                              for words in self.keywords_.values()]
+            keywords = sorted({k for words in self.keywords_.values() for k in words}, key=len, reverse=True)
+            pattern = re.compile("(?=(" + "|".join(re.escape(k) for k in keywords) + "))")
+            columns = {k: [j for j, words in enumerate(self.keywords_.values()) if k in words] for k in keywords}
+            self._compiled = (pattern, columns)
         return self._compiled
 
     def transform(self, X):
-        patterns = self._patterns()
-        rows = []
-        for text in X:
-            text = normalize(text)
-            rows.append([np.log1p(sum(len(k) for k in set(p.findall(text)))) for p in patterns])
-        return sparse.csr_matrix(np.asarray(rows, dtype=np.float64))
+        pattern, columns = self._matcher()
+        counts = np.zeros((len(X), len(self.keywords_)))
+        for i, text in enumerate(X):
+            for keyword in set(pattern.findall(normalize(text))):
+                for j in columns[keyword]:
+                    counts[i, j] += len(keyword)
+        return sparse.csr_matrix(np.log1p(counts))
 
     def __getstate__(self):
         state = self.__dict__.copy()

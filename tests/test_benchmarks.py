@@ -1,0 +1,29 @@
+"""The benchmark script runs end to end on a tiny corpus (so it does not rot); no timings asserted."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from fazhi.paths import PROJ_ROOT
+
+
+def test_benchmark_script_runs_on_a_tiny_corpus(tmp_path):
+    figures = tmp_path / "results.json"
+    tables = tmp_path / "results.md"
+    result = subprocess.run([sys.executable, str(PROJ_ROOT / "benchmarks" / "run.py"), "--tiny",
+                             "--json", str(figures), "--markdown", str(tables)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for heading in ("Classification vs. jieba", "latency by report length", "## Batch",
+                    "## Service under load", "## Start-up and memory", "## Tokenizer backends"):
+        assert heading in result.stdout
+    data = json.loads(figures.read_text(encoding="utf-8"))
+    assert data["classification"]["ratio_in_process"] > 0
+    assert [r["workers"] for r in data["batch"]] == [1, 2]
+    assert all(r["reports"] == 3 for r in data["batch"])
+    assert [r["clients"] for r in data["service"]["rows"]] == [1, 2]
+    assert all(r["errors"] == 0 for r in data["service"]["rows"])
+    assert data["startup"]["total_s"] > 0 and data["startup"]["peak_rss_mib"] > 0
+    assert set(data["backends"]) == {"jieba", "rjieba"}
+    assert tables.read_text(encoding="utf-8") == result.stdout

@@ -1,7 +1,9 @@
 """The sentence classifier: area (11 classes) and category (concrete vs. slogan).
 
-Both tasks are scikit-learn Pipelines (features → calibrated linear classifier). The fitted
-pair travels as one `SentenceClassifier`, saved with joblib and loaded once per process.
+Both tasks are scikit-learn Pipelines (features → calibrated linear classifier), fitted in
+training. The fitted pair travels as one `SentenceClassifier`, saved with joblib and loaded
+once per process; the committed model holds them compiled to numpy (fazhi/inference.py), so
+loading and predicting never import scikit-learn.
 """
 from __future__ import annotations
 
@@ -12,11 +14,8 @@ from typing import Sequence
 
 import joblib
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
 
-from fazhi.features import build_features, shared_tokens
+from fazhi.featurize import shared_tokens
 from fazhi.paths import DEFAULT_MODEL_FILE
 
 CONCRETE = "concrete"
@@ -29,9 +28,15 @@ class ModelError(RuntimeError):
     """A model file is missing or unusable."""
 
 
-def build_pipeline(feature_set: str, *, C: float = 0.5, max_df: float = 1.0,
-                   char_ngram_max: int = 3) -> Pipeline:
+def build_pipeline(feature_set: str, *, C: float = 0.5, max_df: float = 1.0, char_ngram_max: int = 3):
     """Features, then a class-balanced linear SVM with sigmoid-calibrated probabilities."""
+    # scikit-learn is needed to fit, not to predict: imported here, not at module level.
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
+    from fazhi.features import build_features
+
     svm = LinearSVC(C=C, class_weight="balanced")
     return Pipeline([
         ("features", build_features(feature_set, max_df=max_df, char_ngram_max=char_ngram_max)),
@@ -58,8 +63,8 @@ def combine_with_context(own: np.ndarray, context: np.ndarray, has_context: np.n
 class SentenceClassifier:
     """A fitted area pipeline and category pipeline, with what describes them."""
 
-    area_pipeline: Pipeline
-    category_pipeline: Pipeline
+    area_pipeline: object       # a fitted Pipeline or its CompiledPipeline: predict_proba, classes_
+    category_pipeline: object
     area_ids: list[str]            # all taxonomy areas, in taxonomy order
     off_topic_area: str            # the area whose sentences get no category
     context_weight: float = 0.0    # weight of the section outline's area probabilities (chosen by CV)

@@ -16,7 +16,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from pathlib import Path
 
-from fazhi.features import cue_counts
+from fazhi.featurize import cue_counts
 from fazhi.labels import LabelledUnit
 from fazhi.model import CONCRETE, SLOGAN, build_pipeline, combine_with_context
 from fazhi.paths import REPORTS_DIR

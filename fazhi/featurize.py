@@ -1,0 +1,172 @@
+"""The arithmetic of the sentence features, in numpy only.
+
+Shared by the scikit-learn transformers that training fits (fazhi/features.py) and the
+compiled predictor that serves a trained model (fazhi/inference.py), so that both compute
+exactly the same numbers and serving never has to import scikit-learn.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+from scipy import sparse
+
+from fazhi.tokenizer import normalize, tokenize
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def fold_digits(text: str) -> str:
+    """NFKC, then every number becomes "0": "43件" and "7件" are the same feature."""
+    return _DIGITS.sub("0", normalize(text))
+
+
+_shared = threading.local()
+
+
+@contextmanager
+def shared_tokens():
+    """Within this block, each distinct text is tokenized once, however many vectorizers
+    (the area and the category pipeline) ask for its tokens. Scoped to one call, so memory
+    stays bounded and nothing is cached across documents."""
+    outer = getattr(_shared, "cache", None)
+    _shared.cache = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _shared.cache = outer
+
+
+def word_tokens(text: str) -> list[str]:
+    """jieba tokens with numbers folded (a module-level function, so it pickles)."""
+    cache = getattr(_shared, "cache", None)
+    if cache is not None and text in cache:
+        return cache[text]
+    tokens = [_DIGITS.sub("0", t) for t in tokenize(text)]
+    if cache is not None:
+        cache[text] = tokens
+    return tokens
+
+
+def word_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
+    """Word n-grams joined by a space, in scikit-learn's order (its `_word_ngrams`)."""
+    low, high = ngram_range
+    grams = list(tokens) if low == 1 else []
+    for n in range(max(low, 2), min(high, len(tokens)) + 1):
+        grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+def tfidf_rows(counts: sparse.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sparse.csr_matrix:
+    """Raw counts (canonical CSR) → (1 + log) tf · idf, each row scaled to unit length."""
+    data = counts.data.astype(np.float64)
+    if sublinear_tf:
+        data = np.log(data) + 1.0
+    data *= idf[counts.indices]
+    row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=counts.shape[0]))
+    norms[norms == 0] = 1.0
+    data /= norms[row_of]
+    return sparse.csr_matrix((data, counts.indices.copy(), counts.indptr.copy()), shape=counts.shape)
+
+
+def word_counts(texts, vocabulary: dict[str, int], ngram_range: tuple[int, int]) -> sparse.csr_matrix:
+    """Counts of the known word n-grams of each text (unknown ones are dropped), canonical CSR."""
+    indptr, indices, data = [0], [], []
+    for text in texts:
+        row: dict[int, int] = {}
+        for gram in word_ngrams(word_tokens(text), ngram_range):
+            column = vocabulary.get(gram)
+            if column is not None:
+                row[column] = row.get(column, 0) + 1
+        for column in sorted(row):
+            indices.append(column)
+            data.append(row[column])
+        indptr.append(len(indices))
+    return sparse.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64),
+                              np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(vocabulary)))
+
+
+def char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> sparse.csr_matrix:
+    """Counts of hashed character n-grams (digits folded), for all texts in one numpy pass."""
+    texts = [fold_digits(x) for x in texts]
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    # One array of code points for all texts; doc_of[i] is the text of position i.
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    doc_of = np.repeat(np.arange(len(texts)), lengths)
+    low, high = ngram_range
+    rows, cols = [], []
+    for n in range(low, high + 1):
+        if len(codes) < n:
+            break
+        h = np.zeros(len(codes) - n + 1, dtype=np.uint64)
+        for k in range(n):  # polynomial hash of the n code points starting at each position
+            h = h * np.uint64(1_000_003) + codes[k:len(codes) - n + 1 + k]
+        h = h * np.uint64(31) + np.uint64(n)
+        starts = doc_of[:len(h)]
+        inside = starts == doc_of[n - 1:]  # an n-gram must not span two texts
+        rows.append(starts[inside])
+        cols.append((h[inside] % np.uint64(n_buckets)).astype(np.int64))
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    counts = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), n_buckets))
+    counts.sum_duplicates()
+    return counts
+
+
+# Specificity cues: each is an auditor's anchor from the labelling guide.
+CUES = {
+    "number": re.compile(r"\d"),
+    "count": re.compile(r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:件|项|次|人次|人|名|家|个|场|期|批|条|份|篇|户|起|宗|万|亿)"),
+    "amount": re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?\s*元"),
+    "percent": re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之"),
+    "title": re.compile(r"《[^》]{2,80}》"),
+    "doc_number": re.compile(r"[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d+\s*号"),
+    "date": re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月\s*\d{1,2}\s*日"),
+    "year": re.compile(r"(?:19|20)\d{2}\s*年"),
+    "quoted_name": re.compile(r"[“\"][^”\"]{2,20}[”\"]"),
+}
+
+
+def cue_counts(text: str) -> dict[str, int]:
+    return {name: len(pattern.findall(text)) for name, pattern in CUES.items()}
+
+
+def cue_matrix(texts) -> sparse.csr_matrix:
+    """log(1 + count) of each specificity cue, one row per text."""
+    rows = [[np.log1p(c) for c in cue_counts(normalize(x)).values()] for x in texts]
+    return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(CUES)))
+
+
+class KeywordMatcher:
+    """Per area, log(1 + characters of that area's keywords found in a text).
+
+    One pass over the text finds every keyword starting at every position (longest first
+    there); the pattern is compiled on first use and never pickled.
+    """
+
+    def __init__(self, keywords: dict[str, list[str]]):
+        self.keywords = keywords
+        self._compiled = None
+
+    def _matcher(self):
+        if self._compiled is None:
+            words = sorted({k for ws in self.keywords.values() for k in ws}, key=len, reverse=True)
+            pattern = re.compile("(?=(" + "|".join(re.escape(k) for k in words) + "))")
+            columns = {k: [j for j, ws in enumerate(self.keywords.values()) if k in ws] for k in words}
+            self._compiled = (pattern, columns)
+        return self._compiled
+
+    def matrix(self, texts) -> sparse.csr_matrix:
+        pattern, columns = self._matcher()
+        counts = np.zeros((len(texts), len(self.keywords)))
+        for i, text in enumerate(texts):
+            for keyword in set(pattern.findall(normalize(text))):
+                for j in columns[keyword]:
+                    counts[i, j] += len(keyword)
+        return sparse.csr_matrix(np.log1p(counts))
+
+    def __getstate__(self):
+        return {"keywords": self.keywords, "_compiled": None}

@@ -7,7 +7,8 @@ pickles with the model. The dictionary is built once per process, on first use (
 Two backends give jieba's tokens: `rjieba` (jieba-rs, the Rust port, about ten times faster;
 the default) and `jieba` (the Python original). Choose with the environment variable
 FAZHI_TOKENIZER=jieba|rjieba; both load the same domain dictionary. On the labelled data they
-give identical cross-validated accuracy and 99.98 % identical tokens (benchmarks/RESULTS.md).
+give 99.98 % identical tokens and the same cross-validated accuracy (equal, or +0.003 macro-F1
+for rjieba; benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import unicodedata
 from fazhi.paths import USER_DICT_FILE
 
 BACKENDS = ("jieba", "rjieba")
-DEFAULT_BACKEND = "rjieba"  # same tokens and accuracy as jieba (training/tokenizer_effect.py), ~10x faster
+DEFAULT_BACKEND = "rjieba"  # jieba's tokens and accuracy (training/tokenizer_effect.py), ~15x faster
 BACKEND_ENV = "FAZHI_TOKENIZER"
 
 _lock = threading.Lock()

@@ -75,7 +75,7 @@ def score_sentences(sentences: list[dict], *, taxonomy: Taxonomy | None = None,
         # sentence's probability would let fifty slogans at 0.1 make five "facts".
         return sentence["concrete_prob"] if sentence["category"] == CONCRETE else 0.0
 
-    relevant = sum(1 for s in body if any(w in normalize(s["text"]) for w in vocabulary))
+    relevant = sum(1 for text in (normalize(s["text"]) for s in body) if any(w in text for w in vocabulary))
     relevant_share = relevant / len(body) if body else 0.0
 
     areas = {}
@@ -99,6 +99,7 @@ def score_sentences(sentences: list[dict], *, taxonomy: Taxonomy | None = None,
                         for s in members if weight(s) == 0][:config.evidence_per_area],
         }
 
+    concrete_total = sum(weight(s) for s in substantive)
     task_ids = taxonomy.task_area_ids
     missing = [a for a in task_ids if areas[a]["concrete"] < config.covered_at]
     slogan_heavy = sorted(
@@ -119,7 +120,7 @@ def score_sentences(sentences: list[dict], *, taxonomy: Taxonomy | None = None,
         verdict = VERDICT_SCORED
     if verdict == VERDICT_SCORED:
         coverage = sum(areas[a]["coverage"] for a in task_ids) / len(task_ids)
-        specificity = sum(weight(s) for s in substantive) / len(substantive)
+        specificity = concrete_total / len(substantive)
         score = 100 * (config.w_coverage * coverage + config.w_specificity * specificity)
         if missing:
             names = "、".join(areas[a]["name"] for a in missing)
@@ -140,7 +141,7 @@ def score_sentences(sentences: list[dict], *, taxonomy: Taxonomy | None = None,
         "missing_areas": missing if verdict == VERDICT_SCORED else [],
         "slogan_heavy_areas": slogan_heavy if verdict == VERDICT_SCORED else [],
         "counts": {"units": len(sentences), "body": len(body), "substantive": len(substantive),
-                   "concrete": round(sum(weight(s) for s in substantive), 2),
+                   "concrete": round(concrete_total, 2),
                    "relevant_share": round(relevant_share, 3)},
         "sentences": sentences,
         "model_version": model_version,

@@ -220,8 +220,13 @@ def _blocks(lines: list[_Line]) -> list[tuple[str, list[_Line]]]:
     blocks: list[tuple[str, list[_Line]]] = []
     current: list[_Line] = []
 
+    def inside_broken_paragraph(line: _Line) -> bool:
+        """A page number between the halves of a paragraph cut by a page break."""
+        return (line.furniture and bool(current) and _is_page_marker(line.text)
+                and not _ends_sentence(current[-1].text))
+
     def starts_block(line: _Line) -> bool:
-        if line.furniture and _is_page_marker(line.text) and current and not _ends_sentence(current[-1].text):
+        if inside_broken_paragraph(line):
             return False
         # A salutation ends a title above it, but a wrapped paragraph runs on into it.
         after_title = bool(current) and len(current) == 1 and len(current[0].text) <= MAX_HEADING_CHARS
@@ -235,7 +240,7 @@ def _blocks(lines: list[_Line]) -> list[tuple[str, list[_Line]]]:
             current = []
 
     for index, line in enumerate(lines):
-        if line.furniture and current and _is_page_marker(line.text) and not _ends_sentence(current[-1].text):
+        if inside_broken_paragraph(line):
             blocks.append(("page", [line]))  # the paragraph runs on across the page break
             continue
         if line.furniture:
@@ -314,11 +319,13 @@ def split_units(text: str) -> list[Unit]:
     _mark_furniture(lines)
     blocks = _blocks(lines)
     # Page numbers inside a paragraph are blanked (same length, so offsets hold) and left out.
-    work = text
+    pieces, position = [], 0
     for kind, block in blocks:
         if kind == "page":
             line = block[0]
-            work = work[:line.start] + " " * (line.end - line.start) + work[line.end:]
+            pieces += [text[position:line.start], " " * (line.end - line.start)]
+            position = line.end
+    work = "".join(pieces) + text[position:]
     units: list[Unit] = []
     for kind, block in blocks:
         start, end = block[0].start, block[-1].end

@@ -12,7 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fazhi.paths import LABELS_DIR
+import yaml
+
+from fazhi.paths import DOCUMENTS_FILE, LABELS_DIR
 from fazhi.taxonomy import Taxonomy, load_taxonomy
 from fazhi.tokenizer import normalize
 
@@ -127,3 +129,43 @@ def labels_hash(directory: Path = LABELS_DIR) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A labelled source document, as data/documents.yaml describes it."""
+
+    doc: str
+    kind: str          # annual_report, plan, ...
+    title: str
+    year: int | None
+    file: str | None   # relative to data/reports/
+
+
+def load_documents(path: Path = DOCUMENTS_FILE) -> dict[str, SourceDocument]:
+    """The labelled source documents by `doc` id; raises LabelError naming the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        raise LabelError(f"{path}: cannot read the document list ({exc})") from exc
+    entries = (data or {}).get("documents") if isinstance(data, dict) else None
+    if not isinstance(entries, dict) or not entries:
+        raise LabelError(f"{path}: expected a `documents` mapping of doc id to its description")
+    documents = {}
+    for doc, entry in entries.items():
+        if not isinstance(entry, dict) or not str(entry.get("kind") or "").strip():
+            raise LabelError(f"{path}: document {doc!r} needs a `kind`")
+        documents[str(doc)] = SourceDocument(
+            doc=str(doc), kind=str(entry["kind"]).strip(), title=str(entry.get("title") or ""),
+            year=int(entry["year"]) if entry.get("year") is not None else None,
+            file=str(entry["file"]) if entry.get("file") else None)
+    return documents
+
+
+def check_documents_listed(units: list[LabelledUnit], documents: dict[str, SourceDocument],
+                           source: Path = DOCUMENTS_FILE) -> None:
+    """Every labelled unit's document must be described, so evaluation knows its kind."""
+    for unit in units:
+        if unit.doc not in documents:
+            raise LabelError(f"{unit.where}: document {unit.doc!r} is not listed in {source}")

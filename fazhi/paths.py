@@ -5,6 +5,7 @@ PROJ_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJ_ROOT / "data"
 LABELS_DIR = DATA_DIR / "labels"
 REPORTS_DIR = DATA_DIR / "reports"
+DOCUMENTS_FILE = DATA_DIR / "documents.yaml"  # what each labelled source document is
 TAXONOMY_FILE = DATA_DIR / "taxonomy.yaml"
 # Inside the package so that the tokenizer travels with code shipped next to a model.
 USER_DICT_FILE = Path(__file__).resolve().parent / "resources" / "userdict.txt"

@@ -214,3 +214,44 @@ def test_unknown_kind(tmp_path):
 def test_empty_directory(tmp_path):
     with pytest.raises(LabelError, match="no label files"):
         load_labels(tmp_path)
+
+
+# --- the document list -------------------------------------------------------------------
+
+def test_every_labelled_document_is_described_with_its_file():
+    from fazhi.labels import check_documents_listed, load_documents
+    from fazhi.paths import REPORTS_DIR
+
+    documents = load_documents()
+    units = load_labels(LABELS_DIR, TAXONOMY)
+    check_documents_listed(units, documents)  # raises if one is missing
+    assert {u.doc for u in units} <= set(documents)
+    for described in documents.values():
+        assert described.kind in {"annual_report", "plan"}
+        assert (REPORTS_DIR / described.file).is_file(), described.file
+    assert documents["000"].kind == documents["001"].kind == "annual_report"
+    assert documents["003"].kind == "plan"
+
+
+def test_unlisted_document_stops_with_file_and_line(tmp_path):
+    from fazhi.labels import check_documents_listed, load_documents
+
+    write_jsonl(tmp_path / "a.jsonl", GOOD)
+    units = load_labels(tmp_path, TAXONOMY)
+    with pytest.raises(LabelError, match=r"a\.jsonl:1: document '900' is not listed"):
+        check_documents_listed(units, load_documents())
+
+
+@pytest.mark.parametrize("text, message", [
+    ("documents: []\n", "expected a `documents` mapping"),
+    ('documents:\n  "900": {title: x}\n', "document '900' needs a `kind`"),
+    ("documents: {a: [\n", "cannot read the document list"),
+])
+def test_bad_document_list_is_named(tmp_path, text, message):
+    from fazhi.labels import load_documents
+
+    path = tmp_path / "documents.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LabelError, match=message) as caught:
+        load_documents(path)
+    assert str(path) in str(caught.value)

@@ -130,6 +130,14 @@ def test_run_logged_metrics(store):
             assert 0.0 <= metrics[f"area_{kind}_{label}"] <= 1.0
     for label in ("concrete", "slogan"):
         assert 0.0 < metrics[f"category_f1_{label}"] <= 1.0
+    # Bootstrap interval around each headline figure, and each held-out document's own figure.
+    for task in ("area", "category"):
+        assert metrics[f"{task}_macro_f1_low"] <= metrics[f"{task}_macro_f1"] <= metrics[f"{task}_macro_f1_high"]
+        per_document = {k for k in metrics if k.startswith(f"{task}_macro_f1_doc_")}
+        assert per_document == {f"{task}_macro_f1_doc_{doc}" for doc in ("000", "001", "003")}
+        for kind in ("annual_report", "plan"):  # the kinds of data/documents.yaml
+            assert (metrics[f"{task}_macro_f1_{kind}_low"] <= metrics[f"{task}_macro_f1_{kind}"]
+                    <= metrics[f"{task}_macro_f1_{kind}_high"])
     # The kept models beat the reference baselines.
     assert metrics["area_macro_f1"] > metrics["area_baseline_majority_class_macro_f1"]
     assert metrics["category_macro_f1"] > metrics["category_baseline_majority_class_macro_f1"]
@@ -145,7 +153,7 @@ def test_run_logged_evaluation_artifacts(store, tmp_path):
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     table = open(client.download_artifacts(run.info.run_id, "evaluation/model-comparison.md", str(tmp_path)),
                  encoding="utf-8").read()
-    assert "leave-one-document-out" in table and "**(kept)**" in table
+    assert "leave-one-document-out" in table and "**(kept)**" in table and "95 % interval" in table
     assert chosen(run.data.params, "area") in table
     # Artifacts live beside the temporary store, not in the repository.
     assert str(store["root"]) in run.info.artifact_uri

@@ -20,7 +20,7 @@ VARIANTS = (("jieba", True), ("jieba", False), ("rjieba", True))
 
 def measure() -> list[tuple[str, str, dict]]:
     units = load_labels()
-    tasks = {"area": evaluate.area_task(units), "category": evaluate.category_task(units)}
+    tasks = dict(zip(("area", "category"), evaluate.build_tasks(units)))
     rows = []
     for task, feature_set in MEASURED:
         scores = {}

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> dict:
     taxonomy = load_taxonomy()
     units = load_labels(args.labels_dir, taxonomy)
     data_hash = labels_hash(args.labels_dir)
-    area_data, category_data = evaluate.area_task(units), evaluate.category_task(units)
+    area_data, category_data = evaluate.build_tasks(units)
     hyper = dict(C=args.C, max_df=args.max_df, char_ngram_max=args.char_ngram_max)
 
     area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, **hyper))
@@ -113,6 +113,12 @@ def run(args: argparse.Namespace) -> dict:
                "area_macro_f1_sentence": area_best.macro_f1, "area_accuracy_sentence": area_best.accuracy,
                "category_macro_f1": category_best.macro_f1, "category_accuracy": category_best.accuracy}
     for prefix, result in (("area", area_in_reports), ("category", category_best)):
+        metrics[f"{prefix}_macro_f1_low"], metrics[f"{prefix}_macro_f1_high"] = result.interval
+        for doc, f1 in result.by_document.items():
+            metrics[f"{prefix}_macro_f1_doc_{doc}"] = f1
+        for kind, m in result.by_kind.items():
+            metrics[f"{prefix}_macro_f1_{kind}"] = m["macro_f1"]
+            metrics[f"{prefix}_macro_f1_{kind}_low"], metrics[f"{prefix}_macro_f1_{kind}_high"] = m["interval"]
         for label, m in result.per_class.items():
             for key in ("precision", "recall", "f1"):
                 metrics[f"{prefix}_{key}_{label}"] = m[key]
@@ -143,7 +149,12 @@ def run(args: argparse.Namespace) -> dict:
                                                       tmp / f"confusion-{name}.png")), "evaluation")
             (tmp / f"per-class-{name}.json").write_text(json.dumps(result.per_class, indent=2))
             mlflow.log_artifact(str(tmp / f"per-class-{name}.json"), "evaluation")
-        reported = PROMOTION_METRICS + ("area_accuracy", "area_macro_f1_sentence", "category_accuracy")
+        reported = PROMOTION_METRICS + ("area_macro_f1_low", "area_macro_f1_high", "area_accuracy",
+                                        "area_macro_f1_sentence", "category_macro_f1_low",
+                                        "category_macro_f1_high", "category_accuracy")
+        reported += tuple(f"{prefix}_macro_f1_{kind}{end}" for prefix, result in
+                          (("area", area_in_reports), ("category", category_best))
+                          for kind in result.by_kind for end in ("", "_low", "_high"))
         classifier.info = {"metrics": {k: round(metrics[k], 4) for k in reported},
                            "data_hash": data_hash, "taxonomy_version": taxonomy.version,
                            "area_features": area_best.feature_set, "category_features": category_best.feature_set,

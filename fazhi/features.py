@@ -12,23 +12,34 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from fazhi.featurize import (CUES, KeywordMatcher, char_ngram_counts, cue_matrix, tfidf_rows,
+from fazhi.featurize import (CUE_NAMES, KeywordMatcher, char_ngram_counts, cue_matrix, tfidf_rows,
                              word_tokens)
 from fazhi.tokenizer import normalize
 
 
+def _taxonomy(taxonomy_file):
+    from fazhi.paths import TAXONOMY_FILE
+    from fazhi.taxonomy import load_taxonomy
+
+    return load_taxonomy(taxonomy_file or TAXONOMY_FILE)
+
+
 class SpecificityCues(BaseEstimator, TransformerMixin):
-    """log(1 + count) of each specificity cue; stateless."""
+    """log(1 + count) of each specificity cue; the taxonomy's generic titles (read when
+    fitted, and carried by the fitted model) are counted apart from other 《…》 titles."""
+
+    def __init__(self, taxonomy_file=None):
+        self.taxonomy_file = taxonomy_file
 
     def fit(self, X, y=None):
-        self.n_features_in_ = 1
+        self.generic_titles_ = tuple(normalize(t) for t in _taxonomy(self.taxonomy_file).generic_titles)
         return self
 
     def transform(self, X):
-        return cue_matrix(X)
+        return cue_matrix(X, self.generic_titles_)
 
     def get_feature_names_out(self, input_features=None):
-        return np.asarray([f"cue_{name}" for name in CUES], dtype=object)
+        return np.asarray([f"cue_{name}" for name in CUE_NAMES], dtype=object)
 
 
 class TaxonomyKeywords(BaseEstimator, TransformerMixin):
@@ -42,10 +53,7 @@ class TaxonomyKeywords(BaseEstimator, TransformerMixin):
         self.taxonomy_file = taxonomy_file
 
     def fit(self, X, y=None):
-        from fazhi.paths import TAXONOMY_FILE
-        from fazhi.taxonomy import load_taxonomy
-
-        taxonomy = load_taxonomy(self.taxonomy_file or TAXONOMY_FILE)
+        taxonomy = _taxonomy(self.taxonomy_file)
         self.keywords_ = {a.id: [normalize(k) for k in a.keywords] for a in taxonomy.areas if a.keywords}
         self.matcher_ = KeywordMatcher(self.keywords_)
         return self

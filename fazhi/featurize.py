@@ -119,7 +119,8 @@ def char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> sp
 # Specificity cues: each is an auditor's anchor from the labelling guide.
 CUES = {
     "number": re.compile(r"\d"),
-    "count": re.compile(r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:件|项|次|人次|人|名|家|个|场|期|批|条|份|篇|户|起|宗|万|亿)"),
+    "count": re.compile(r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:件|项|次|人次|人|名|家|个|场|期|批|条|份|篇|户|起|宗|卷|所|座|台|套|"
+                        r"学时|课时|小时|天|万|亿)"),
     "amount": re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?\s*元"),
     "percent": re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之"),
     "title": re.compile(r"《[^》]{2,80}》"),
@@ -128,16 +129,29 @@ CUES = {
     "year": re.compile(r"(?:19|20)\d{2}\s*年"),
     "quoted_name": re.compile(r"[“\"][^”\"]{2,20}[”\"]"),
 }
+# Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
+GENERIC_TITLE_CUE = "generic_title"
+CUE_NAMES = (*CUES, GENERIC_TITLE_CUE)
+_BRACKETED = re.compile(r"[(（][^)）]*[)）]")
 
 
-def cue_counts(text: str) -> dict[str, int]:
-    return {name: len(pattern.findall(text)) for name, pattern in CUES.items()}
+def _is_generic_title(title: str, generic_titles) -> bool:
+    """《法治政府建设实施纲要（2021—2025年）》 is the outline however its years are printed."""
+    return _BRACKETED.sub("", title[1:-1]).strip() in generic_titles
 
 
-def cue_matrix(texts) -> sparse.csr_matrix:
-    """log(1 + count) of each specificity cue, one row per text."""
-    rows = [[np.log1p(c) for c in cue_counts(normalize(x)).values()] for x in texts]
-    return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(CUES)))
+def cue_counts(text: str, generic_titles=()) -> dict[str, int]:
+    counts = {name: len(pattern.findall(text)) for name, pattern in CUES.items()}
+    generic = sum(_is_generic_title(t, generic_titles) for t in CUES["title"].findall(text))
+    counts["title"] -= generic
+    counts[GENERIC_TITLE_CUE] = generic
+    return counts
+
+
+def cue_matrix(texts, generic_titles=()) -> sparse.csr_matrix:
+    """log(1 + count) of each specificity cue (CUE_NAMES), one row per text."""
+    rows = [[np.log1p(c) for c in cue_counts(normalize(x), generic_titles).values()] for x in texts]
+    return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(CUE_NAMES)))
 
 
 class KeywordMatcher:

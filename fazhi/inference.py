@@ -42,8 +42,10 @@ class CharBlock:
 
 @dataclass
 class CueBlock:
+    generic_titles: tuple[str, ...] = ()
+
     def transform(self, texts) -> sparse.csr_matrix:
-        return cue_matrix(texts)
+        return cue_matrix(texts, self.generic_titles)
 
 
 @dataclass
@@ -106,7 +108,7 @@ def _compile_block(transformer):
         return CharBlock(transformer.idf_.copy(), tuple(transformer.ngram_range), transformer.n_buckets,
                          transformer.sublinear_tf)
     if isinstance(transformer, SpecificityCues):
-        return CueBlock()
+        return CueBlock(transformer.generic_titles_)
     if isinstance(transformer, TaxonomyKeywords):
         return KeywordBlock(KeywordMatcher(transformer.keywords_))
     raise ValueError(f"cannot compile a {type(transformer).__name__}")

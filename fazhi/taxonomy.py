@@ -30,6 +30,7 @@ class Taxonomy:
     areas: tuple[Area, ...]
     categories: tuple[str, ...]
     crosswalk_2015: dict[str, str] = field(default_factory=dict)
+    generic_titles: tuple[str, ...] = ()  # 《…》 names that are not anchors on their own
 
     @property
     def area_ids(self) -> list[str]:
@@ -89,6 +90,7 @@ def parse_taxonomy(data: dict, source: str = "taxonomy") -> Taxonomy:
         )
         categories = tuple(str(c["id"]) for c in data["categories"])
         crosswalk = {str(k): str(v) for k, v in (data.get("crosswalk_2015") or {}).items()}
+        generic_titles = tuple(str(t) for t in data.get("generic_titles") or ())
         version = str(data["version"])
     except (KeyError, TypeError) as exc:
         raise TaxonomyError(f"{source}: missing or malformed field {exc}") from exc
@@ -100,7 +102,8 @@ def parse_taxonomy(data: dict, source: str = "taxonomy") -> Taxonomy:
         raise TaxonomyError(f"{source}: crosswalk names unknown areas {sorted(unknown)}")
     if not any(a.task_area for a in areas):
         raise TaxonomyError(f"{source}: no task areas")
-    return Taxonomy(version=version, areas=areas, categories=categories, crosswalk_2015=crosswalk)
+    return Taxonomy(version=version, areas=areas, categories=categories, crosswalk_2015=crosswalk,
+                    generic_titles=generic_titles)
 
 
 @lru_cache(maxsize=4)

@@ -15,7 +15,8 @@ from fazhi.splitter import split_sentences
 
 UNITS = load_labels()
 SENTENCES = [s for path in sorted(REPORTS_DIR.glob("*.txt"))
-             for s in split_sentences(path.read_text(encoding="utf-8"))] + ["", "abc", "？"]
+             for s in split_sentences(path.read_text(encoding="utf-8"))] + [
+    "", "abc", "？", "全面落实《法治政府建设实施纲要（2021—2025年）》，抽查案卷240卷。"]
 
 
 @pytest.mark.parametrize("feature_set", ["char+kw", "word+char+kw+cues"])

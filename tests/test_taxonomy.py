@@ -164,3 +164,8 @@ def test_outline_part_titles_match_with_or_without_enumeration_commas():
     taxonomy = load_taxonomy()
     assert taxonomy.area_for_outline_part("三、推进行政决策科学化民主化法治化") == "decisions"
     assert taxonomy.area_for_outline_part("（三）推进行政决策科学化、民主化、法治化") == "decisions"
+
+
+def test_generic_titles_are_read_from_the_file(taxonomy):
+    # The guide: "the outline's own title ... does not make a sentence concrete".
+    assert "法治政府建设实施纲要" in taxonomy.generic_titles

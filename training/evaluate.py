@@ -106,14 +106,19 @@ class KeywordAreaBaseline(BaseEstimator, ClassifierMixin):
 
 
 class CueRuleBaseline(BaseEstimator, ClassifierMixin):
-    """`concrete` when the sentence carries any anchor cue (number with unit, date, 《》, 文号)."""
+    """`concrete` when the sentence carries any anchor cue (number with unit, date, 《》 other
+    than the generic titles, 文号)."""
+
+    def __init__(self, generic_titles=()):
+        self.generic_titles = generic_titles
 
     def fit(self, X, y):
         self.classes_ = np.array(sorted(set(y)))
         return self
 
     def predict(self, X):
-        return np.array([CONCRETE if any(cue_counts(normalize(t))[c] for c in ANCHOR_CUES) else SLOGAN
+        titles = tuple(normalize(t) for t in self.generic_titles)
+        return np.array([CONCRETE if any(cue_counts(normalize(t), titles)[c] for c in ANCHOR_CUES) else SLOGAN
                          for t in X])
 
 
@@ -146,7 +151,7 @@ def candidates(task: str, taxonomy: Taxonomy, *, C: float, max_df: float, char_n
                 model("word"), model("char"), model("word+char"),
                 model("char+kw"), model("word+char+kw")]
     return [Candidate("baseline: majority class", MajorityBaseline()),
-            Candidate("baseline: anchor-cue rule", CueRuleBaseline()),
+            Candidate("baseline: anchor-cue rule", CueRuleBaseline(taxonomy.generic_titles)),
             model("word"), model("char"), model("word+char"),
             model("word+cues"), model("char+cues"), model("word+char+cues"), model("word+cues+kw")]
 

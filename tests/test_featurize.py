@@ -1,0 +1,46 @@
+"""Specificity cues: what counts as an anchor, per the labelling guide."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fazhi.featurize import CUE_NAMES, GENERIC_TITLE_CUE, cue_counts, cue_matrix
+from fazhi.taxonomy import load_taxonomy
+from fazhi.tokenizer import normalize
+
+GENERIC = tuple(normalize(t) for t in load_taxonomy().generic_titles)
+
+
+@pytest.mark.parametrize("sentence", [
+    "全面落实《法治政府建设实施纲要（2021—2025年）》。",
+    "深入贯彻《法治政府建设实施纲要(2015-2020年)》精神。",
+    "按照《纲要》要求，扎实推进依法行政。",
+])
+def test_the_outlines_own_title_is_not_an_anchor(sentence):
+    counts = cue_counts(normalize(sentence), GENERIC)
+    assert counts["title"] == 0 and counts[GENERIC_TITLE_CUE] == 1
+
+
+def test_other_titles_stay_anchors_next_to_the_outline():
+    sentence = "为贯彻《纲要》，区政府印发《某某区重大行政决策程序规定》。"
+    counts = cue_counts(normalize(sentence), GENERIC)
+    assert counts["title"] == 1 and counts[GENERIC_TITLE_CUE] == 1
+    # A title that merely contains the outline's words is a different document.
+    assert cue_counts(normalize("印发《某某区贯彻法治政府建设实施纲要工作方案》。"), GENERIC)["title"] == 1
+
+
+def test_without_generic_titles_every_title_counts():
+    counts = cue_counts(normalize("全面落实《法治政府建设实施纲要（2021—2025年）》。"))
+    assert counts["title"] == 1 and counts[GENERIC_TITLE_CUE] == 0
+
+
+@pytest.mark.parametrize("sentence", ["抽查行政执法案卷240卷。", "法律知识培训不少于4学时。",
+                                      "新建公共法律服务站3所。", "办理时限压缩至5天。"])
+def test_counts_in_the_units_reports_use(sentence):
+    assert cue_counts(normalize(sentence))["count"] == 1
+
+
+def test_cue_matrix_has_one_column_per_cue():
+    matrix = cue_matrix(["抽查案卷240卷。", "切实做好行政应诉工作。"], GENERIC)
+    assert matrix.shape == (2, len(CUE_NAMES))
+    assert np.all(matrix.toarray()[1] == 0)

@@ -131,7 +131,11 @@ CUES = {
 }
 # Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
 GENERIC_TITLE_CUE = "generic_title"
-CUE_NAMES = (*CUES, GENERIC_TITLE_CUE)
+# Cues that anchor a sentence on their own (the guide's verifiable anchors); "anchored" is 1
+# when any of them is present, the anchor-cue rule as one feature.
+ANCHOR_CUES = ("count", "amount", "percent", "title", "doc_number", "date")
+ANCHORED_CUE = "anchored"
+CUE_NAMES = (*CUES, GENERIC_TITLE_CUE, ANCHORED_CUE)
 _BRACKETED = re.compile(r"[(（][^)）]*[)）]")
 
 
@@ -145,6 +149,7 @@ def cue_counts(text: str, generic_titles=()) -> dict[str, int]:
     generic = sum(_is_generic_title(t, generic_titles) for t in CUES["title"].findall(text))
     counts["title"] -= generic
     counts[GENERIC_TITLE_CUE] = generic
+    counts[ANCHORED_CUE] = int(any(counts[c] for c in ANCHOR_CUES))
     return counts
 
 

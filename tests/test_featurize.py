@@ -44,3 +44,16 @@ def test_cue_matrix_has_one_column_per_cue():
     matrix = cue_matrix(["抽查案卷240卷。", "切实做好行政应诉工作。"], GENERIC)
     assert matrix.shape == (2, len(CUE_NAMES))
     assert np.all(matrix.toarray()[1] == 0)
+
+
+@pytest.mark.parametrize("sentence, anchored", [
+    ("2017年，区政府办理行政复议案件43件，全部在法定时限内办结。", 1),
+    ("印发《关于进一步健全完善“两法衔接”工作机制的意见》，建立联席会议制度。", 1),
+    ("全面落实《法治政府建设实施纲要（2021—2025年）》。", 0),   # generic title only
+    ("2019年，我区深入推进依法行政。", 0),                         # the reporting year alone
+    ("切实做好行政应诉工作。", 0),
+])
+def test_anchored_is_the_guides_anchor_rule(sentence, anchored):
+    from fazhi.featurize import ANCHORED_CUE
+
+    assert cue_counts(normalize(sentence), GENERIC)[ANCHORED_CUE] == anchored

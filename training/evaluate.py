@@ -16,7 +16,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from pathlib import Path
 
-from fazhi.featurize import cue_counts
+from fazhi.featurize import ANCHORED_CUE, cue_counts
 from fazhi.labels import LabelledUnit, SourceDocument, check_documents_listed, load_documents
 from fazhi.model import CONCRETE, SLOGAN, build_pipeline, combine_with_context
 from fazhi.paths import REPORTS_DIR
@@ -24,8 +24,6 @@ from fazhi.splitter import section_contexts, split_units
 from fazhi.taxonomy import Taxonomy
 from fazhi.tokenizer import normalize
 
-# Cues that anchor a sentence on their own in the rule baseline for category.
-ANCHOR_CUES = ("count", "amount", "percent", "title", "doc_number", "date")
 # Percentile bootstrap of macro-F1 over the pooled evaluation sentences: rounds, level, seed.
 BOOTSTRAP_ROUNDS = 2000
 BOOTSTRAP_LEVEL = 0.95
@@ -118,8 +116,7 @@ class CueRuleBaseline(BaseEstimator, ClassifierMixin):
 
     def predict(self, X):
         titles = tuple(normalize(t) for t in self.generic_titles)
-        return np.array([CONCRETE if any(cue_counts(normalize(t), titles)[c] for c in ANCHOR_CUES) else SLOGAN
-                         for t in X])
+        return np.array([CONCRETE if cue_counts(normalize(t), titles)[ANCHORED_CUE] else SLOGAN for t in X])
 
 
 class MajorityBaseline(BaseEstimator, ClassifierMixin):

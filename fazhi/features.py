@@ -33,13 +33,14 @@ class SpecificityCues(BaseEstimator, TransformerMixin):
 
     def fit(self, X, y=None):
         self.generic_titles_ = tuple(normalize(t) for t in _taxonomy(self.taxonomy_file).generic_titles)
+        self.names_ = CUE_NAMES
         return self
 
     def transform(self, X):
-        return cue_matrix(X, self.generic_titles_)
+        return cue_matrix(X, self.generic_titles_, self.names_)
 
     def get_feature_names_out(self, input_features=None):
-        return np.asarray([f"cue_{name}" for name in CUE_NAMES], dtype=object)
+        return np.asarray([f"cue_{name}" for name in self.names_], dtype=object)
 
 
 class TaxonomyKeywords(BaseEstimator, TransformerMixin):

@@ -28,15 +28,19 @@ _shared = threading.local()
 
 @contextmanager
 def shared_tokens():
-    """Within this block, each distinct text is tokenized once, however many vectorizers
-    (the area and the category pipeline) ask for its tokens. Scoped to one call, so memory
-    stays bounded and nothing is cached across documents."""
+    """Within this block, each distinct text is tokenized once, and the character n-grams of
+    the same batch of texts are counted once, however many pipelines (area and category) ask
+    for them. Scoped to one call, so memory stays bounded and nothing is cached across
+    documents."""
     outer = getattr(_shared, "cache", None)
+    outer_counts = getattr(_shared, "char_counts", None)
     _shared.cache = {} if outer is None else outer
+    _shared.char_counts = {} if outer_counts is None else outer_counts
     try:
         yield
     finally:
         _shared.cache = outer
+        _shared.char_counts = outer_counts
 
 
 def word_tokens(text: str) -> list[str]:
@@ -90,7 +94,18 @@ def word_counts(texts, vocabulary: dict[str, int], ngram_range: tuple[int, int])
 
 
 def char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> sparse.csr_matrix:
-    """Counts of hashed character n-grams (digits folded), for all texts in one numpy pass."""
+    """Counts of hashed character n-grams (digits folded), for all texts in one numpy pass;
+    inside `shared_tokens`, once per batch of texts and settings (callers only read it)."""
+    cache = getattr(_shared, "char_counts", None)
+    if cache is None:
+        return _char_ngram_counts(texts, ngram_range, n_buckets)
+    key = (tuple(ngram_range), n_buckets, tuple(texts))
+    if key not in cache:
+        cache[key] = _char_ngram_counts(texts, ngram_range, n_buckets)
+    return cache[key]
+
+
+def _char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> sparse.csr_matrix:
     texts = [fold_digits(x) for x in texts]
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     # One array of code points for all texts; doc_of[i] is the text of position i.
@@ -153,10 +168,12 @@ def cue_counts(text: str, generic_titles=()) -> dict[str, int]:
     return counts
 
 
-def cue_matrix(texts, generic_titles=()) -> sparse.csr_matrix:
-    """log(1 + count) of each specificity cue (CUE_NAMES), one row per text."""
-    rows = [[np.log1p(c) for c in cue_counts(normalize(x), generic_titles).values()] for x in texts]
-    return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(CUE_NAMES)))
+def cue_matrix(texts, generic_titles=(), names=CUE_NAMES) -> sparse.csr_matrix:
+    """log(1 + count) of the named specificity cues, one row per text. A fitted model passes
+    the names it was trained with, so cues added later never shift its columns."""
+    rows = [[np.log1p(counts[name]) for name in names]
+            for counts in (cue_counts(normalize(x), generic_titles) for x in texts)]
+    return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names)))
 
 
 class KeywordMatcher:

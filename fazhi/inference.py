@@ -40,12 +40,19 @@ class CharBlock:
         return tfidf_rows(char_ngram_counts(texts, self.ngram_range, self.n_buckets), self.idf, self.sublinear_tf)
 
 
+# The cue columns of blocks compiled before blocks recorded their own (models up to
+# fazhi-v1-b07edf3c), so that such a model file still loads and predicts as it was trained.
+_CUES_BEFORE_NAMED_BLOCKS = ("number", "count", "amount", "percent", "title", "doc_number", "date", "year",
+                             "quoted_name")
+
+
 @dataclass
 class CueBlock:
     generic_titles: tuple[str, ...] = ()
+    names: tuple[str, ...] = _CUES_BEFORE_NAMED_BLOCKS
 
     def transform(self, texts) -> sparse.csr_matrix:
-        return cue_matrix(texts, self.generic_titles)
+        return cue_matrix(texts, self.generic_titles, self.names)
 
 
 @dataclass
@@ -108,7 +115,7 @@ def _compile_block(transformer):
         return CharBlock(transformer.idf_.copy(), tuple(transformer.ngram_range), transformer.n_buckets,
                          transformer.sublinear_tf)
     if isinstance(transformer, SpecificityCues):
-        return CueBlock(transformer.generic_titles_)
+        return CueBlock(transformer.generic_titles_, tuple(transformer.names_))
     if isinstance(transformer, TaxonomyKeywords):
         return KeywordBlock(KeywordMatcher(transformer.keywords_))
     raise ValueError(f"cannot compile a {type(transformer).__name__}")

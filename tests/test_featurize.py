@@ -57,3 +57,16 @@ def test_anchored_is_the_guides_anchor_rule(sentence, anchored):
     from fazhi.featurize import ANCHORED_CUE
 
     assert cue_counts(normalize(sentence), GENERIC)[ANCHORED_CUE] == anchored
+
+
+def test_char_ngrams_are_counted_once_per_batch_inside_shared_tokens():
+    from fazhi.featurize import char_ngram_counts, shared_tokens
+
+    texts = ["抽查行政执法案卷240卷。", "切实做好行政应诉工作。"]
+    alone = char_ngram_counts(texts, (1, 3), 2 ** 10)
+    with shared_tokens():
+        first = char_ngram_counts(texts, (1, 3), 2 ** 10)
+        assert char_ngram_counts(list(texts), (1, 3), 2 ** 10) is first  # the area and category pipelines
+        assert char_ngram_counts(texts, (1, 2), 2 ** 10) is not first    # other settings, other counts
+    assert (first != alone).nnz == 0
+    assert char_ngram_counts(texts, (1, 3), 2 ** 10) is not first       # nothing kept after the block

@@ -46,3 +46,17 @@ def test_serving_the_committed_model_does_not_import_scikit_learn():
              "print('sklearn' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_cue_block_keeps_the_columns_it_was_trained_with():
+    from fazhi.featurize import CUE_NAMES
+    from fazhi.inference import CueBlock
+
+    labelled = [u for u in UNITS if u.category]
+    pipeline = build_pipeline("word+cues").fit([u.text for u in labelled], [u.category for u in labelled])
+    (block,) = [b for b in compile_pipeline(pipeline).blocks if isinstance(b, CueBlock)]
+    assert block.names == tuple(CUE_NAMES)
+    # A block pickled before blocks named their columns (no `names` in its state) still
+    # yields the nine cues that model was fitted on, not today's longer list.
+    legacy = CueBlock.__new__(CueBlock)
+    assert legacy.transform(SENTENCES[:5]).shape == (5, 9)

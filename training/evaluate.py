@@ -112,11 +112,12 @@ class CueRuleBaseline(BaseEstimator, ClassifierMixin):
 
     def fit(self, X, y):
         self.classes_ = np.array(sorted(set(y)))
+        self.generic_titles_ = tuple(normalize(t) for t in self.generic_titles)
         return self
 
     def predict(self, X):
-        titles = tuple(normalize(t) for t in self.generic_titles)
-        return np.array([CONCRETE if cue_counts(normalize(t), titles)[ANCHORED_CUE] else SLOGAN for t in X])
+        return np.array([CONCRETE if cue_counts(normalize(t), self.generic_titles_)[ANCHORED_CUE] else SLOGAN
+                         for t in X])
 
 
 class MajorityBaseline(BaseEstimator, ClassifierMixin):

@@ -171,21 +171,28 @@ class CVResult:
     by_kind: dict = field(default_factory=dict)  # document kind → pooled macro_f1, interval, accuracy, n
 
 
-def leave_one_document_out(estimator, data: TaskData) -> CVResult:
-    """Fit on all documents but one, predict the held-out one's evaluation units; pool."""
-    started = time.perf_counter()
+def _held_out_folds(estimator, data: TaskData):
+    """For each document with evaluation units: the estimator fitted on all other documents,
+    then that document's evaluation texts, labels and documents, and their mask."""
     texts = np.array(data.texts, dtype=object)
     labels = np.array(data.labels, dtype=object)
     docs = np.array(data.docs)
-    y_true, y_pred, y_docs = [], [], []
     for doc in sorted(set(data.docs)):
         test = (docs == doc) & data.evaluate
         if not test.any():
             continue
         fitted = clone(estimator).fit(list(texts[docs != doc]), list(labels[docs != doc]))
-        y_true.extend(labels[test])
-        y_pred.extend(fitted.predict(list(texts[test])))
-        y_docs.extend(docs[test])
+        yield fitted, list(texts[test]), list(labels[test]), list(docs[test]), test
+
+
+def leave_one_document_out(estimator, data: TaskData) -> CVResult:
+    """Fit on all documents but one, predict the held-out one's evaluation units; pool."""
+    started = time.perf_counter()
+    y_true, y_pred, y_docs = [], [], []
+    for fitted, texts, labels, docs, _ in _held_out_folds(estimator, data):
+        y_true.extend(labels)
+        y_pred.extend(fitted.predict(texts))
+        y_docs.extend(docs)
     return _scores(y_true, y_pred, y_docs, data.doc_kinds, time.perf_counter() - started)
 
 
@@ -252,22 +259,15 @@ def context_weights_cv(estimator, data: TaskData, weights: tuple[float, ...]) ->
     """Leave-one-document-out area scores when each sentence's probabilities are mixed with
     those of its section outline at each weight (0 = the sentence alone)."""
     started = time.perf_counter()
-    texts = np.array(data.texts, dtype=object)
-    labels = np.array(data.labels, dtype=object)
     contexts = np.array(data.contexts, dtype=object)
-    docs = np.array(data.docs)
     y_true, y_docs, predicted = [], [], {w: [] for w in weights}
-    for doc in sorted(set(data.docs)):
-        test = (docs == doc) & data.evaluate
-        if not test.any():
-            continue
-        fitted = clone(estimator).fit(list(texts[docs != doc]), list(labels[docs != doc]))
+    for fitted, texts, labels, docs, test in _held_out_folds(estimator, data):
         classes = list(fitted.classes_)
-        own = fitted.predict_proba(list(texts[test]))
+        own = fitted.predict_proba(texts)
         context = fitted.predict_proba([c or "" for c in contexts[test]])
         has_context = np.array([bool(c) for c in contexts[test]])
-        y_true.extend(labels[test])
-        y_docs.extend(docs[test])
+        y_true.extend(labels)
+        y_docs.extend(docs)
         for w in weights:
             mixed = combine_with_context(own, context, has_context, w)
             predicted[w].extend(classes[i] for i in mixed.argmax(axis=1))

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from fazhi.featurize import (CUE_NAMES, KeywordMatcher, char_ngram_counts, cue_matrix, tfidf_rows,
+from fazhi.featurize import (ANCHORED_CUE, CUE_NAMES, KeywordMatcher, char_ngram_counts, cue_matrix, tfidf_rows,
                              word_tokens)
 from fazhi.tokenizer import normalize
 
@@ -25,15 +25,17 @@ def _taxonomy(taxonomy_file):
 
 
 class SpecificityCues(BaseEstimator, TransformerMixin):
-    """log(1 + count) of each specificity cue; the taxonomy's generic titles (read when
-    fitted, and carried by the fitted model) are counted apart from other 《…》 titles."""
+    """log(1 + count) of each specificity cue (or of the named ones); the taxonomy's generic
+    titles (read when fitted, and carried by the fitted model) are counted apart from other
+    《…》 titles."""
 
-    def __init__(self, taxonomy_file=None):
+    def __init__(self, taxonomy_file=None, names=None):
         self.taxonomy_file = taxonomy_file
+        self.names = names
 
     def fit(self, X, y=None):
         self.generic_titles_ = tuple(normalize(t) for t in _taxonomy(self.taxonomy_file).generic_titles)
-        self.names_ = CUE_NAMES
+        self.names_ = tuple(self.names) if self.names else CUE_NAMES
         return self
 
     def transform(self, X):
@@ -46,16 +48,18 @@ class SpecificityCues(BaseEstimator, TransformerMixin):
 class TaxonomyKeywords(BaseEstimator, TransformerMixin):
     """Per area, log(1 + characters of that area's taxonomy keywords found in the sentence).
 
-    The keyword lists come from the taxonomy file when the transformer is fitted, so the
-    fitted model carries the lists it was trained with.
+    The keyword lists (`keyword_sets`, the taxonomy's field names) come from the taxonomy file
+    when the transformer is fitted, so the fitted model carries the lists it was trained with.
     """
 
-    def __init__(self, taxonomy_file=None):
+    def __init__(self, taxonomy_file=None, keyword_sets=("keywords",)):
         self.taxonomy_file = taxonomy_file
+        self.keyword_sets = keyword_sets
 
     def fit(self, X, y=None):
         taxonomy = _taxonomy(self.taxonomy_file)
-        self.keywords_ = {a.id: [normalize(k) for k in a.keywords] for a in taxonomy.areas if a.keywords}
+        self.keywords_ = {a.id: [normalize(k) for k in a.keyword_list(self.keyword_sets)]
+                          for a in taxonomy.areas if a.keyword_list(self.keyword_sets)}
         self.matcher_ = KeywordMatcher(self.keywords_)
         return self
 
@@ -100,10 +104,13 @@ def word_tfidf(**overrides) -> TfidfVectorizer:
     return TfidfVectorizer(**params)
 
 
-FEATURE_PARTS = ("word", "char", "cues", "kw")
+# "anchor" is the anchor-cue rule as a single feature (`anchored`): a model of it alone is the
+# rule with calibrated probabilities.
+FEATURE_PARTS = ("word", "char", "cues", "anchor", "kw")
 
 
-def build_features(feature_set: str, *, max_df: float = 1.0, char_ngram_max: int = 3) -> FeatureUnion:
+def build_features(feature_set: str, *, max_df: float = 1.0, char_ngram_max: int = 3,
+                   keyword_sets: tuple[str, ...] = ("keywords",)) -> FeatureUnion:
     """A FeatureUnion of the named parts (see FEATURE_PARTS) joined by "+", e.g. "char+kw"."""
     parts = feature_set.split("+")
     unknown = set(parts) - set(FEATURE_PARTS)
@@ -113,6 +120,7 @@ def build_features(feature_set: str, *, max_df: float = 1.0, char_ngram_max: int
         "word": lambda: word_tfidf(max_df=max_df),
         "char": lambda: HashedCharNgrams(ngram_range=(1, char_ngram_max)),
         "cues": SpecificityCues,
-        "kw": TaxonomyKeywords,
+        "anchor": lambda: SpecificityCues(names=(ANCHORED_CUE,)),
+        "kw": lambda: TaxonomyKeywords(keyword_sets=tuple(keyword_sets)),
     }
     return FeatureUnion([(part, makers[part]()) for part in parts])

@@ -143,6 +143,13 @@ CUES = {
     "date": re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月\s*\d{1,2}\s*日"),
     "year": re.compile(r"(?:19|20)\d{2}\s*年"),
     "quoted_name": re.compile(r"[“\"][^”\"]{2,20}[”\"]"),
+    # A named actor opening a clause (市公安局, 区司法局, 永川区, 川渝两地税务部门) and a completed,
+    # checkable act of it in the same clause: the guide's "ordinary body … stating a completed act".
+    "actor_act": re.compile(
+        r"(?:^|[，,；;。：:])\s*(?:(?:[省市区县州]|重庆市|[^\W\d_]{2,4}[省市])[^\W\d_]{1,9}?(?:局|委|厅|办|院|中心|部门)"
+        r"|[^\W\d_]{2,4}(?:区|县|镇|乡|街道)(?![^\W\d_]*(?:各|全))|[^\W\d_]{2,6}两地[^\W\d_]{1,8}?部门)"
+        r"[^，,；;。]{0,30}?(?:建立|建成|制定|出台|印发|修订|上线|开发|完成|组建|设立|实现|召开|举办|编印|发布|委托"
+        r"|查处|破获|推行|实行|下放|联合开展|开展)"),
 }
 # Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
 GENERIC_TITLE_CUE = "generic_title"
@@ -164,7 +171,7 @@ def cue_counts(text: str, generic_titles=()) -> dict[str, int]:
     generic = sum(_is_generic_title(t, generic_titles) for t in CUES["title"].findall(text))
     counts["title"] -= generic
     counts[GENERIC_TITLE_CUE] = generic
-    counts[ANCHORED_CUE] = int(any(counts[c] for c in ANCHOR_CUES))
+    counts[ANCHORED_CUE] = int(any(counts[c] for c in ANCHOR_CUES + ("actor_act",)))
     return counts
 
 

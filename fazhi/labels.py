@@ -19,6 +19,7 @@ from fazhi.taxonomy import Taxonomy, load_taxonomy
 from fazhi.tokenizer import normalize
 
 EVALUATION_SOURCE = "manual"  # only these labels count as evaluation truth
+AUTHORED_SOURCE = "authored"  # sentences the team wrote itself: they train, never evaluate
 KINDS = ("heading", "body", "furniture")
 
 

@@ -28,8 +28,9 @@ class ModelError(RuntimeError):
     """A model file is missing or unusable."""
 
 
-def build_pipeline(feature_set: str, *, C: float = 0.5, max_df: float = 1.0, char_ngram_max: int = 3):
-    """Features, then a class-balanced linear SVM with sigmoid-calibrated probabilities."""
+def build_pipeline(feature_set: str, *, C: float = 0.5, max_df: float = 1.0, char_ngram_max: int = 3,
+                   class_weight: str | None = "balanced", keyword_sets: tuple[str, ...] = ("keywords",)):
+    """Features, then a linear SVM (class-balanced by default) with sigmoid-calibrated probabilities."""
     # scikit-learn is needed to fit, not to predict: imported here, not at module level.
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import Pipeline
@@ -37,25 +38,41 @@ def build_pipeline(feature_set: str, *, C: float = 0.5, max_df: float = 1.0, cha
 
     from fazhi.features import build_features
 
-    svm = LinearSVC(C=C, class_weight="balanced")
+    svm = LinearSVC(C=C, class_weight=class_weight)
     return Pipeline([
-        ("features", build_features(feature_set, max_df=max_df, char_ngram_max=char_ngram_max)),
+        ("features", build_features(feature_set, max_df=max_df, char_ngram_max=char_ngram_max,
+                                    keyword_sets=keyword_sets)),
         # One SVM fitted on all data, calibrated on cross-validated decisions (ensemble=False):
         # a third of the prediction cost of the default ensemble of one SVM per fold.
         ("clf", CalibratedClassifierCV(svm, method="sigmoid", cv=CALIBRATION_FOLDS, ensemble=False)),
     ])
 
 
-def combine_with_context(own: np.ndarray, context: np.ndarray, has_context: np.ndarray,
-                         weight: float) -> np.ndarray:
-    """Mix a sentence's area probabilities with its section's: (own + w·context) / (1 + w).
+def section_means(own: np.ndarray, sections: Sequence[str]) -> np.ndarray:
+    """Each row's section average: the mean of the rows that share its (non-empty) section key."""
+    means = np.zeros_like(own)
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(sections):
+        if key:
+            groups.setdefault(key, []).append(i)
+    for rows in groups.values():
+        means[rows] = own[rows].mean(axis=0)
+    return means
 
-    The guide sends ties to the section heading's area; a weighted mixture lets the section
-    decide where the sentence alone is unsure, and leaves it alone where it is sure.
+
+def combine_with_structure(own: np.ndarray, context: np.ndarray, section: np.ndarray, has_context: np.ndarray,
+                           context_weight: float, section_weight: float = 0.0) -> np.ndarray:
+    """Mix a sentence's area probabilities with its section outline's and with the average of
+    its section's sentences: (own + wc·outline + ws·section) / (1 + wc + ws).
+
+    A report is an outline: the guide sends ties to the section heading's area, and the
+    sentences of one section mostly share an area, so the section decides where the sentence
+    alone is unsure and leaves it alone where it is sure.
     """
     mixed = own.copy()
     rows = np.asarray(has_context, dtype=bool)
-    mixed[rows] = (own[rows] + weight * context[rows]) / (1.0 + weight)
+    mixed[rows] = ((own[rows] + context_weight * context[rows] + section_weight * section[rows])
+                   / (1.0 + context_weight + section_weight))
     return mixed
 
 
@@ -68,6 +85,7 @@ class SentenceClassifier:
     area_ids: list[str]            # all taxonomy areas, in taxonomy order
     off_topic_area: str            # the area whose sentences get no category
     context_weight: float = 0.0    # weight of the section outline's area probabilities (chosen by CV)
+    section_weight: float = 0.0    # weight of the section's average sentence probabilities (chosen by CV)
     info: dict = field(default_factory=dict)  # version, metrics, data hash, taxonomy version
 
     @property
@@ -83,16 +101,19 @@ class SentenceClassifier:
         return scores
 
     def area_scores(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
-        """Area probabilities, mixed with each non-empty context's (its section outline)."""
+        """Area probabilities, mixed with each non-empty context's (its section outline) and
+        with the average of the texts that share that context (its section)."""
         own = self._area_proba(texts)
-        if not contexts or self.context_weight <= 0:
+        section_weight = getattr(self, "section_weight", 0.0)  # absent from older model files
+        if not contexts or (self.context_weight <= 0 and section_weight <= 0):
             return own
         distinct = sorted({c for c in contexts if c})
         if not distinct:
             return own
         by_context = dict(zip(distinct, self._area_proba(distinct)))
         context = np.array([by_context[c] if c else np.zeros(len(self.area_ids)) for c in contexts])
-        return combine_with_context(own, context, np.array([bool(c) for c in contexts]), self.context_weight)
+        return combine_with_structure(own, context, section_means(own, contexts),
+                                      np.array([bool(c) for c in contexts]), self.context_weight, section_weight)
 
     def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[dict]:
         """One dict per text: text, area, area_scores, category, concrete_prob."""

@@ -108,14 +108,16 @@ def score_sentences(sentences: list[dict], *, taxonomy: Taxonomy | None = None,
         key=lambda a: -(areas[a]["sentences"] - areas[a]["concrete"]))
 
     warnings = []
-    if len(substantive) < config.min_body_sentences:
-        verdict = VERDICT_TOO_SHORT
-        warnings.append(f"只有 {len(substantive)} 个实质性句子，少于 {config.min_body_sentences} 个，篇幅过短，无法评分 "
-                        f"(too short to judge: {len(substantive)} substantive sentences)")
-    elif relevant_share < config.min_relevant_share:
+    # A long text that is off topic is "not a report" even when the model, rightly, finds few
+    # substantive sentences in it; only a short text is "too short".
+    if len(body) >= config.min_body_sentences and relevant_share < config.min_relevant_share:
         verdict = VERDICT_NOT_A_REPORT
         warnings.append(f"仅 {relevant_share:.0%} 的句子涉及法治政府建设，这似乎不是法治政府建设报告 "
                         f"(not a law-based government report: {relevant_share:.0%} of sentences on topic)")
+    elif len(substantive) < config.min_body_sentences:
+        verdict = VERDICT_TOO_SHORT
+        warnings.append(f"只有 {len(substantive)} 个实质性句子，少于 {config.min_body_sentences} 个，篇幅过短，无法评分 "
+                        f"(too short to judge: {len(substantive)} substantive sentences)")
     else:
         verdict = VERDICT_SCORED
     if verdict == VERDICT_SCORED:

@@ -15,6 +15,10 @@ class TaxonomyError(ValueError):
     """The taxonomy file is malformed."""
 
 
+# The keyword lists an area may carry, in the taxonomy file's field names.
+KEYWORD_SETS = ("keywords", "outline_2021_keywords")
+
+
 @dataclass(frozen=True)
 class Area:
     id: str
@@ -22,6 +26,11 @@ class Area:
     description: str
     task_area: bool
     keywords: tuple[str, ...] = ()
+    outline_2021_keywords: tuple[str, ...] = ()  # sub-tasks the 2021—2025 outline adds
+
+    def keyword_list(self, keyword_sets=KEYWORD_SETS) -> tuple[str, ...]:
+        """The area's keywords from the named lists ("keywords", "outline_2021_keywords")."""
+        return tuple(k for name in keyword_sets for k in getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,8 @@ def parse_taxonomy(data: dict, source: str = "taxonomy") -> Taxonomy:
     try:
         areas = tuple(
             Area(id=str(a["id"]), name=str(a["name"]), description=str(a.get("description", "")).strip(),
-                 task_area=bool(a.get("task_area", False)), keywords=tuple(a.get("keywords") or ()))
+                 task_area=bool(a.get("task_area", False)), keywords=tuple(a.get("keywords") or ()),
+                 outline_2021_keywords=tuple(a.get("outline_2021_keywords") or ()))
             for a in data["areas"]
         )
         categories = tuple(str(c["id"]) for c in data["categories"])

@@ -94,3 +94,52 @@ def test_scores_are_pooled_per_document_kind():
     assert result.by_kind["annual_report"]["macro_f1"] == pytest.approx(1.0)
     assert result.by_kind["annual_report"]["n"] == 4
     assert result.by_kind["plan"] == {"macro_f1": 0.0, "interval": (0.0, 0.0), "accuracy": 0.0, "n": 1}
+
+
+class DocumentRecorder(BaseEstimator, ClassifierMixin):
+    """Records which documents each fit saw (texts are "doc:sentence"); predicts the majority."""
+
+    fits: list = []
+
+    def __init__(self, feature_set="x"):
+        self.feature_set = feature_set
+
+    def fit(self, X, y):
+        DocumentRecorder.fits.append((self.feature_set, {x.split(":")[0] for x in X}))
+        self.classes_ = np.array(sorted(set(y)))
+        self.majority_ = max(set(y), key=list(y).count)
+        return self
+
+    def predict_proba(self, X):
+        return np.array([[1.0 if c == self.majority_ else 0.0 for c in self.classes_] for _ in X])
+
+
+def test_nested_choice_never_sees_the_held_out_document():
+    rows = [(f"{doc}:{i}", label, doc, True) for doc in "abcd" for i, label in enumerate(["functions", "rules"] * 2)]
+    rows.append(("t:0", "rules", "t", False))  # a training-only document (authored): never held out
+    data = _task(rows)
+    DocumentRecorder.fits = []
+    nested = evaluate.nested_lodo(lambda fs: DocumentRecorder(fs), data, ["x", "y"], grid=((0.0, 0.0),))
+    assert set(nested.chosen) == set("abcd")
+    # Every fit of an outer fold's choice and refit excludes that fold's document: the fits
+    # come in blocks per outer document, in sorted order, before the final selection on all.
+    per_outer = len(DocumentRecorder.fits[:-8]) // 4
+    for k, doc in enumerate("abcd"):
+        for _, seen in DocumentRecorder.fits[k * per_outer:(k + 1) * per_outer]:
+            assert doc not in seen
+    # The training-only document trains every fit and is never scored.
+    assert all("t" in seen for _, seen in DocumentRecorder.fits)
+    assert "t" not in nested.result.by_document
+    assert len(nested.result.y_true) == 16
+
+
+def test_structure_weights_mix_outline_and_section():
+    from fazhi.model import combine_with_structure, section_means
+
+    own = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
+    section = section_means(own, ["s", "s", ""])
+    assert section[0] == pytest.approx([0.55, 0.45]) and section[2] == pytest.approx([0.0, 0.0])
+    outline = np.array([[0.0, 1.0]] * 3)
+    mixed = combine_with_structure(own, outline, section, np.array([True, True, False]), 1.0, 2.0)
+    assert mixed[0] == pytest.approx((own[0] + outline[0] + 2 * section[0]) / 4)
+    assert mixed[2] == pytest.approx(own[2])  # no section: the sentence alone

@@ -227,10 +227,20 @@ def test_every_labelled_document_is_described_with_its_file():
     check_documents_listed(units, documents)  # raises if one is missing
     assert {u.doc for u in units} <= set(documents)
     for described in documents.values():
-        assert described.kind in {"annual_report", "plan"}
-        assert (REPORTS_DIR / described.file).is_file(), described.file
-    assert documents["000"].kind == documents["001"].kind == "annual_report"
+        assert described.kind in {"annual_report", "plan", "authored"}
+        if described.kind != "authored":  # authored sentences come from no published report
+            assert (REPORTS_DIR / described.file).is_file(), described.file
+    assert documents["000"].kind == documents["001"].kind == documents["002"].kind == "annual_report"
     assert documents["003"].kind == "plan"
+
+
+def test_authored_sentences_never_are_evaluation_truth():
+    from fazhi.labels import AUTHORED_SOURCE, load_documents
+
+    documents = load_documents()
+    authored = [u for u in load_labels(LABELS_DIR, TAXONOMY) if u.source == AUTHORED_SOURCE]
+    assert len(authored) > 300
+    assert all(not u.is_evaluation_truth and documents[u.doc].kind == "authored" for u in authored)
 
 
 def test_unlisted_document_stops_with_file_and_line(tmp_path):

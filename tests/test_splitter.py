@@ -48,8 +48,8 @@ def assert_offsets_slice_back(prefix: str, unit) -> None:
     assert no_space(original[unit.start:unit.end]) == no_space(unit.text)
 
 
-def test_seeds_are_the_three_reports():
-    assert [p.name[:3] for p in SEEDS] == ["000", "001", "003"]
+def test_seeds_are_the_four_reports():
+    assert [p.name[:3] for p in SEEDS] == ["000", "001", "002", "003"]
 
 
 # --- 000: PDF text ---------------------------------------------------------------------

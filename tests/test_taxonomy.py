@@ -111,7 +111,8 @@ def test_outline_part_lookup(taxonomy):
 def test_real_file_parses_like_load(raw, taxonomy):
     parsed = parse_taxonomy(raw)
     assert parsed == taxonomy
-    assert parsed.version == "2021.1"
+    assert parsed.version == "2021.2"
+    assert "述法" in parsed.area("leadership").keyword_list() and "述法" not in parsed.area("leadership").keywords
 
 
 def test_duplicate_area_id_is_rejected(raw):

@@ -21,6 +21,9 @@ CHAMPION_ALIAS = "champion"
 # A new version becomes champion only if it is at least as good on every one of these.
 PROMOTION_METRICS = ("area_macro_f1", "category_macro_f1")
 MODEL_ARTIFACT = "classifier.joblib"
+# What a version records of how it was built (its setting), as version tags.
+SETTING_TAGS = ("area_features", "category_features", "context_weight", "section_weight", "C", "max_df",
+                "char_ngram_max", "keyword_sets", "class_weight")
 
 
 def tracking_uri() -> str:
@@ -60,6 +63,10 @@ def log_classifier(classifier: SentenceClassifier, workdir: Path, registered_mod
     for key, value in classifier.info.get("metrics", {}).items():
         client.set_model_version_tag(registered_model, version, key, str(value))
     client.set_model_version_tag(registered_model, version, "data_hash", classifier.info.get("data_hash", ""))
+    # The setting, so that a later run on other labels can evaluate this version like with like.
+    for key in SETTING_TAGS:
+        if key in classifier.info:
+            client.set_model_version_tag(registered_model, version, key, str(classifier.info[key]))
     return version
 
 
@@ -70,8 +77,12 @@ def _requirements() -> list[str]:
             for name in ("scikit-learn", "jieba", "rjieba", "joblib", "numpy", "scipy", "pyyaml", "pandas")]
 
 
-def promote_if_better(registered_model: str, version: str, metrics: dict) -> bool:
-    """Move the champion alias to `version` if it matches or beats the champion on every metric."""
+def promote_if_better(registered_model: str, version: str, metrics: dict, data_hash: str | None = None,
+                      rescore=None) -> bool:
+    """Move the champion alias to `version` if it matches or beats the champion on every metric,
+    compared like with like: the recorded figures when both were evaluated on the same labels
+    (same data hash, so the same units and folds); otherwise `rescore(champion_tags)` evaluates
+    both on the current labels and returns (new figures, champion figures)."""
     from mlflow.exceptions import MlflowException
 
     client = _client()
@@ -80,9 +91,11 @@ def promote_if_better(registered_model: str, version: str, metrics: dict) -> boo
     except MlflowException:
         champion = None
     if champion is not None and str(champion.version) != str(version):
+        ours, theirs = metrics, {k: float(v) for k, v in champion.tags.items() if k in PROMOTION_METRICS}
+        if data_hash is not None and champion.tags.get("data_hash") != data_hash and rescore is not None:
+            ours, theirs = rescore(champion.tags)
         for key in PROMOTION_METRICS:
-            current = champion.tags.get(key)
-            if current is not None and metrics[key] < float(current):
+            if key in theirs and ours[key] < theirs[key]:
                 return False
     client.set_registered_model_alias(registered_model, CHAMPION_ALIAS, version)
     return True
@@ -124,7 +137,7 @@ def export_model(model_uri: str, registered_model: str = REGISTERED_MODEL,
         "name": registered_model,
         "version": classifier.info["version"],
         "metrics": classifier.info.get("metrics", {}),
-        "evaluation": "leave-one-document-out cross-validation over the labelled documents",
+        "evaluation": "nested leave-one-document-out cross-validation; headline figures pooled over annual reports",
         "data_hash": classifier.info.get("data_hash"),
         "taxonomy_version": classifier.info.get("taxonomy_version"),
         "area_features": classifier.info.get("area_features"),

@@ -3,34 +3,43 @@
     mlflow run . -e train --env-manager local
     python -m training.train [--area-features auto] [--category-features auto] [--C 0.5] ...
 
-Compares the candidates of `training.evaluate` with leave-one-document-out CV, keeps the best
-per task (or the named feature sets), fits it on all labels, logs parameters, metrics, figures,
-the comparison table and the model to MLflow, registers a version of the registered model
-and moves the `champion` alias to it only when it is at least as good as the champion.
+Evaluates with nested leave-one-document-out CV (features and the weight of the report's
+structure chosen inside each fold, never on the document that scores them), next to the
+keyword and anchor-cue rules; ships the setting chosen on all documents, fitted on all labels;
+logs parameters, metrics, figures, the comparison table and the model to MLflow, registers a
+version and moves the `champion` alias to it only when it is at least as good as the champion
+on the same data (see training/registry.py).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from fazhi.inference import compile_pipeline
-from fazhi.labels import LabelError, load_labels, labels_hash
+from fazhi.labels import AUTHORED_SOURCE, LabelError, load_labels, labels_hash
 from fazhi.model import SentenceClassifier, build_pipeline
 from fazhi.paths import LABELS_DIR, PROJ_ROOT
 from fazhi.taxonomy import load_taxonomy
 from training import evaluate
+from training.invariance import actor_flip_rates
 from training.registry import (CHAMPION_ALIAS, PROMOTION_METRICS, REGISTERED_MODEL, log_classifier,
                                promote_if_better, tracking_uri)
 
 # Defaults live here and in MLproject's parameter defaults (which mirror them).
-DEFAULTS = dict(area_features="auto", category_features="auto", C=0.5, max_df=1.0, char_ngram_max=3)
-# Weights of the section outline's area probabilities tried by CV (0 = sentence alone).
-CONTEXT_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+DEFAULTS = dict(area_features="auto", category_features="auto", C=0.5, max_df=1.0, char_ngram_max=3,
+                keyword_sets="keywords+outline_2021_keywords", class_weight="balanced")
+# The feature sets among which "auto" chooses, inside every fold of the nested evaluation.
+# "anchor" is the anchor-cue rule as one learned feature (the rule with calibrated probabilities).
+AREA_FEATURE_SETS = ("word", "char", "word+char", "char+kw", "word+char+kw")
+CATEGORY_FEATURE_SETS = ("anchor", "word+char", "word+cues", "char+cues", "word+char+cues")
+# The document kind the headline figures pool over: the tool reads annual reports.
+HEADLINE_KIND = "annual_report"
 COMPARISON_FILE = PROJ_ROOT / "docs" / "model-comparison.md"
 
 
@@ -38,12 +47,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
     parser.add_argument("--labels-dir", type=Path, default=LABELS_DIR)
     parser.add_argument("--area-features", default=DEFAULTS["area_features"],
-                        help='feature set for the area model, e.g. "word+char+kw"; "auto" keeps the CV best')
+                        help='feature set for the area model, e.g. "word+char+kw"; "auto" chooses by nested CV')
     parser.add_argument("--category-features", default=DEFAULTS["category_features"],
-                        help='feature set for the category model, e.g. "word+cues"; "auto" keeps the CV best')
+                        help='feature set for the category model, e.g. "word+cues"; "auto" chooses by nested CV')
     parser.add_argument("--C", type=float, default=DEFAULTS["C"], help="inverse regularisation of the linear SVMs")
     parser.add_argument("--max-df", type=float, default=DEFAULTS["max_df"])
     parser.add_argument("--char-ngram-max", type=int, default=DEFAULTS["char_ngram_max"])
+    parser.add_argument("--keyword-sets", default=DEFAULTS["keyword_sets"],
+                        help="the taxonomy keyword lists the kw features read, joined by +")
+    parser.add_argument("--class-weight", default=DEFAULTS["class_weight"], choices=("balanced", "none"))
+    parser.add_argument("--without-authored", action="store_true",
+                        help="train without the authored sentences (source: authored), to measure them")
     parser.add_argument("--registered-model", default=REGISTERED_MODEL)
     parser.add_argument("--experiment", default="fazhi")
     parser.add_argument("--write-comparison", type=Path, default=None,
@@ -51,14 +65,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _chosen(results: list[evaluate.CVResult], requested: str) -> evaluate.CVResult:
+def _feature_sets(requested: str, default: tuple[str, ...], results: list[evaluate.CVResult]) -> tuple[str, ...]:
     if requested == "auto":
-        return evaluate.best(results)
-    for result in results:
-        if result.feature_set == requested:
-            return result
-    raise SystemExit(f"error: feature set {requested!r} is not among the candidates: "
-                     + ", ".join(r.feature_set for r in results if r.feature_set))
+        return default
+    known = {r.feature_set for r in results if r.feature_set} | set(default)
+    if requested not in known:
+        raise SystemExit(f"error: feature set {requested!r} is not among the candidates: " + ", ".join(sorted(known)))
+    return (requested,)
 
 
 def _confusion_figure(result: evaluate.CVResult, title: str, path: Path) -> Path:
@@ -77,66 +90,107 @@ def _confusion_figure(result: evaluate.CVResult, title: str, path: Path) -> Path
     return path
 
 
+def model_factory(args: argparse.Namespace):
+    """feature set → an unfitted pipeline with the run's hyperparameters."""
+    hyper = dict(C=args.C, max_df=args.max_df, char_ngram_max=args.char_ngram_max,
+                 keyword_sets=tuple(args.keyword_sets.split("+")),
+                 class_weight=None if args.class_weight == "none" else args.class_weight)
+    return lambda feature_set: build_pipeline(feature_set, **hyper)
+
+
+def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
+    """Every figure of one training run: the plain LODO table of all candidates and rules, and
+    the nested figures of the area and category choices (the headline)."""
+    taxonomy = taxonomy or load_taxonomy()
+    units = load_labels(args.labels_dir, taxonomy)
+    if args.without_authored:
+        units = [u for u in units if u.source != AUTHORED_SOURCE]
+    area_data, category_data = evaluate.build_tasks(units)
+    make = model_factory(args)
+    hyper = dict(C=args.C, max_df=args.max_df, char_ngram_max=args.char_ngram_max)
+    area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, make=make, **hyper))
+    category_results = evaluate.compare(category_data, evaluate.candidates("category", taxonomy, make=make, **hyper))
+    area_nested = evaluate.nested_lodo(make, area_data, _feature_sets(args.area_features, AREA_FEATURE_SETS,
+                                                                      area_results), evaluate.STRUCTURE_GRID)
+    category_nested = evaluate.nested_lodo(make, category_data, _feature_sets(
+        args.category_features, CATEGORY_FEATURE_SETS, category_results))
+    return dict(units=units, area_data=area_data, category_data=category_data, make=make,
+                area_results=area_results, category_results=category_results,
+                area_nested=area_nested, category_nested=category_nested)
+
+
+def headline_metrics(e: dict) -> dict:
+    """The nested figures, pooled over annual reports (the headline) and over all documents."""
+    metrics = {}
+    for prefix in ("area", "category"):
+        nested = e[f"{prefix}_nested"].result
+        headline = nested.by_kind[HEADLINE_KIND]
+        metrics[f"{prefix}_macro_f1"] = headline["macro_f1"]
+        metrics[f"{prefix}_macro_f1_low"], metrics[f"{prefix}_macro_f1_high"] = headline["interval"]
+        metrics[f"{prefix}_accuracy"] = headline["accuracy"]
+        metrics[f"{prefix}_macro_f1_all"] = nested.macro_f1
+        metrics[f"{prefix}_macro_f1_all_low"], metrics[f"{prefix}_macro_f1_all_high"] = nested.interval
+        metrics[f"{prefix}_accuracy_all"] = nested.accuracy
+        for doc, f1 in nested.by_document.items():
+            metrics[f"{prefix}_macro_f1_doc_{doc}"] = f1
+        for kind, m in nested.by_kind.items():
+            metrics[f"{prefix}_macro_f1_{kind}"] = m["macro_f1"]
+            metrics[f"{prefix}_macro_f1_{kind}_low"], metrics[f"{prefix}_macro_f1_{kind}_high"] = m["interval"]
+        for label, m in nested.per_class.items():
+            for key in ("precision", "recall", "f1"):
+                metrics[f"{prefix}_{key}_{label}"] = m[key]
+        # The shipped setting's plain LODO figure (chosen on the same folds: optimistic).
+        selection = e[f"{prefix}_nested"]
+        metrics[f"{prefix}_macro_f1_selection"] = selection.selection_figures[selection.selection]
+        for r in e[f"{prefix}_results"]:
+            if not r.feature_set:  # rules and baselines, on the same units, for reference
+                slug = re.sub(r"[^a-z0-9]+", "_", r.candidate.split(":", 1)[1].strip().lower()).strip("_")
+                metrics[f"{prefix}_baseline_{slug}_macro_f1"] = r.by_kind[HEADLINE_KIND]["macro_f1"]
+                metrics[f"{prefix}_baseline_{slug}_macro_f1_all"] = r.macro_f1
+    return metrics
+
+
 def run(args: argparse.Namespace) -> dict:
     import mlflow
 
     started = time.perf_counter()
     taxonomy = load_taxonomy()
-    units = load_labels(args.labels_dir, taxonomy)
     data_hash = labels_hash(args.labels_dir)
-    area_data, category_data = evaluate.build_tasks(units)
-    hyper = dict(C=args.C, max_df=args.max_df, char_ngram_max=args.char_ngram_max)
-
-    area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, **hyper))
-    category_results = evaluate.compare(category_data, evaluate.candidates("category", taxonomy, **hyper))
-    area_best = _chosen(area_results, args.area_features)
-    category_best = _chosen(category_results, args.category_features)
-    by_weight = evaluate.context_weights_cv(build_pipeline(area_best.feature_set, **hyper), area_data,
-                                            CONTEXT_WEIGHTS)
-    context_weight = max(by_weight, key=lambda w: (by_weight[w].macro_f1, -w))
-    area_in_reports = by_weight[context_weight]
-    table = evaluate.comparison_markdown(area_results, category_results, len(set(area_data.docs)),
-                                         int(area_data.evaluate.sum()), int(category_data.evaluate.sum()),
-                                         by_weight, context_weight)
+    e = evaluate_all(args, taxonomy)
+    units, area_data, category_data, make = e["units"], e["area_data"], e["category_data"], e["make"]
+    area_setting, category_setting = e["area_nested"].selection, e["category_nested"].selection
+    table = evaluate.comparison_markdown(e, HEADLINE_KIND)
+    metrics = headline_metrics(e)
+    hyper = dict(C=args.C, max_df=args.max_df, char_ngram_max=args.char_ngram_max,
+                 keyword_sets=args.keyword_sets, class_weight=args.class_weight)
 
     # Fitted with scikit-learn, served compiled to numpy (same probabilities, fast start-up).
     classifier = SentenceClassifier(
-        area_pipeline=compile_pipeline(
-            build_pipeline(area_best.feature_set, **hyper).fit(area_data.texts, area_data.labels)),
+        area_pipeline=compile_pipeline(make(area_setting.feature_set).fit(area_data.texts, area_data.labels)),
         category_pipeline=compile_pipeline(
-            build_pipeline(category_best.feature_set, **hyper).fit(category_data.texts, category_data.labels)),
-        area_ids=taxonomy.area_ids, off_topic_area=taxonomy.off_topic_id, context_weight=context_weight)
+            make(category_setting.feature_set).fit(category_data.texts, category_data.labels)),
+        area_ids=taxonomy.area_ids, off_topic_area=taxonomy.off_topic_id,
+        context_weight=area_setting.context_weight, section_weight=area_setting.section_weight)
 
-    # Headline area figures are for sentences read in their report (with section context);
-    # the `_sentence` figures are for sentences classified alone (classify --sentences).
-    metrics = {"area_macro_f1": area_in_reports.macro_f1, "area_accuracy": area_in_reports.accuracy,
-               "area_macro_f1_sentence": area_best.macro_f1, "area_accuracy_sentence": area_best.accuracy,
-               "category_macro_f1": category_best.macro_f1, "category_accuracy": category_best.accuracy}
-    for prefix, result in (("area", area_in_reports), ("category", category_best)):
-        metrics[f"{prefix}_macro_f1_low"], metrics[f"{prefix}_macro_f1_high"] = result.interval
-        for doc, f1 in result.by_document.items():
-            metrics[f"{prefix}_macro_f1_doc_{doc}"] = f1
-        for kind, m in result.by_kind.items():
-            metrics[f"{prefix}_macro_f1_{kind}"] = m["macro_f1"]
-            metrics[f"{prefix}_macro_f1_{kind}_low"], metrics[f"{prefix}_macro_f1_{kind}_high"] = m["interval"]
-        for label, m in result.per_class.items():
-            for key in ("precision", "recall", "f1"):
-                metrics[f"{prefix}_{key}_{label}"] = m[key]
-    for prefix, results in (("area", area_results), ("category", category_results)):
-        for r in results:
-            if not r.feature_set:  # baselines, for reference next to the kept model
-                slug = r.candidate.split(":", 1)[1].strip().replace(" ", "_").replace("-", "_")
-                metrics[f"{prefix}_baseline_{slug}_macro_f1"] = r.macro_f1
+    flips = actor_flip_rates(classifier, units)
+    metrics["actor_flip_rate_category"] = flips["category_flip_rate"]
+    metrics["actor_flip_rate_area"] = flips["area_flip_rate"]
+    table += ("\n## Actor invariance (training/invariance.py)\n\nThe shipped model, over the "
+              f"{flips['sentences']} labelled concrete sentences that name 我区/全区/区政府/区X局, each with the "
+              f"actor replaced by the city's, the province's and the county's ({flips['variants']} variants): "
+              f"category flips {flips['category_flip_rate']:.1%}, area flips {flips['area_flip_rate']:.1%}.\n")
 
     mlflow.set_tracking_uri(tracking_uri())
     experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or _experiment_id(args.experiment)
     with mlflow.start_run(experiment_id=experiment_id) as active, tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        params = {"area_feature_set": area_best.feature_set, "category_feature_set": category_best.feature_set,
+        params = {"area_feature_set": area_setting.feature_set, "category_feature_set": category_setting.feature_set,
                   **hyper, "n_units": len(units), "n_documents": len(set(area_data.docs)),
                   "n_area_eval": int(area_data.evaluate.sum()), "n_category_eval": int(category_data.evaluate.sum()),
                   "data_hash": data_hash, "taxonomy_version": taxonomy.version,
-                  "context_weight": context_weight, "evaluation": "leave-one-document-out"}
+                  "context_weight": area_setting.context_weight, "section_weight": area_setting.section_weight,
+                  "without_authored": args.without_authored,
+                  "evaluation": "nested leave-one-document-out"}
         # `mlflow run` has already logged the entry point's parameters; MLflow refuses re-logging.
         already = mlflow.get_run(active.info.run_id).data.params
         mlflow.log_params({k: v for k, v in params.items() if k not in already})
@@ -144,31 +198,59 @@ def run(args: argparse.Namespace) -> dict:
         mlflow.log_metrics(metrics)
         (tmp / "model-comparison.md").write_text(table, encoding="utf-8")
         mlflow.log_artifact(str(tmp / "model-comparison.md"), "evaluation")
-        for name, result in (("area", area_in_reports), ("category", category_best)):
-            mlflow.log_artifact(str(_confusion_figure(result, f"{name}: {result.candidate} (LODO CV)",
-                                                      tmp / f"confusion-{name}.png")), "evaluation")
+        for name in ("area", "category"):
+            result = e[f"{name}_nested"].result
+            mlflow.log_artifact(str(_confusion_figure(result, f"{name}: nested LODO CV", tmp / f"confusion-{name}.png")),
+                                "evaluation")
             (tmp / f"per-class-{name}.json").write_text(json.dumps(result.per_class, indent=2))
             mlflow.log_artifact(str(tmp / f"per-class-{name}.json"), "evaluation")
-        reported = PROMOTION_METRICS + ("area_macro_f1_low", "area_macro_f1_high", "area_accuracy",
-                                        "area_macro_f1_sentence", "category_macro_f1_low",
-                                        "category_macro_f1_high", "category_accuracy")
-        reported += tuple(f"{prefix}_macro_f1_{kind}{end}" for prefix, result in
-                          (("area", area_in_reports), ("category", category_best))
-                          for kind in result.by_kind for end in ("", "_low", "_high"))
-        classifier.info = {"metrics": {k: round(metrics[k], 4) for k in reported},
-                           "data_hash": data_hash, "taxonomy_version": taxonomy.version,
-                           "area_features": area_best.feature_set, "category_features": category_best.feature_set,
-                           "run_id": active.info.run_id, "context_weight": context_weight, **hyper}
+        reported = {k: round(v, 4) for k, v in metrics.items()
+                    if not re.match(r"(area|category)_(precision|recall|f1)_", k)}
+        classifier.info = {"metrics": reported, "data_hash": data_hash, "taxonomy_version": taxonomy.version,
+                           "area_features": area_setting.feature_set,
+                           "category_features": category_setting.feature_set,
+                           "run_id": active.info.run_id, "context_weight": area_setting.context_weight,
+                           "section_weight": area_setting.section_weight,
+                           "evaluation_units": {"area": int(area_data.evaluate.sum()),
+                                                "category": int(category_data.evaluate.sum())}, **hyper}
         version = log_classifier(classifier, tmp, args.registered_model)
-        promoted = promote_if_better(args.registered_model, version, metrics)
+        promoted = promote_if_better(args.registered_model, version, metrics, data_hash,
+                                     rescore=lambda tags: _rescore(e, args, tags))
         mlflow.set_tag("promoted", str(promoted))
     if args.write_comparison:
         args.write_comparison.parent.mkdir(parents=True, exist_ok=True)
         args.write_comparison.write_text(table, encoding="utf-8")
     return {"run_id": active.info.run_id, "version": version, "promoted": promoted,
             "metrics": {k: metrics[k] for k in PROMOTION_METRICS},
-            "area_features": area_best.feature_set, "category_features": category_best.feature_set,
+            "area_features": area_setting.name, "category_features": category_setting.name,
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _plain_figures(e: dict, make, area_setting, category_setting) -> dict:
+    """Plain LODO macro-F1 over the headline kind of one fixed pair of settings, on this run's units."""
+    figures = {}
+    for key, data, setting in (("area_macro_f1", e["area_data"], area_setting),
+                               ("category_macro_f1", e["category_data"], category_setting)):
+        weights = (setting.context_weight, setting.section_weight)
+        y_true, y_docs, predicted = evaluate.lodo_grid(make, data, setting.feature_set, (weights,))
+        kinds = [data.doc_kinds.get(d) for d in y_docs]
+        pairs = [(t, p) for t, p, k in zip(y_true, predicted[weights], kinds) if k == HEADLINE_KIND]
+        figures[key] = evaluate._macro_f1([t for t, _ in pairs], [p for _, p in pairs])
+    return figures
+
+
+def _rescore(e: dict, args: argparse.Namespace, champion_tags: dict) -> tuple[dict, dict]:
+    """The new model's and the champion's settings evaluated on the same units and folds."""
+    ours = _plain_figures(e, e["make"], e["area_nested"].selection, e["category_nested"].selection)
+    theirs_args = argparse.Namespace(**{**vars(args), **{
+        k: type(getattr(args, k))(champion_tags[k]) for k in ("C", "max_df", "char_ngram_max", "keyword_sets",
+                                                               "class_weight") if k in champion_tags}})
+    theirs = _plain_figures(
+        e, model_factory(theirs_args),
+        evaluate.Setting(champion_tags.get("area_features", "char+kw"), float(champion_tags.get("context_weight", 0)),
+                         float(champion_tags.get("section_weight", 0))),
+        evaluate.Setting(champion_tags.get("category_features", "word+cues")))
+    return ours, theirs
 
 
 def _experiment_id(name: str) -> str:

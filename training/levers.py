@@ -1,0 +1,45 @@
+"""Each lever of the model measured with and without, by the nested evaluation (issue: levers).
+
+    python -m training.levers            # a few minutes: one nested evaluation per row
+
+Rows: the default training run; without the authored sentences; the taxonomy's original
+keyword lists only (no 2021-outline keywords); no class weights; no report structure (the
+sentence alone). Prints a Markdown table of the nested macro-F1 over annual reports and over
+all documents, for area and category (docs/model-comparison.md, "Levers").
+"""
+from __future__ import annotations
+
+import sys
+
+from training import evaluate
+from training.train import HEADLINE_KIND, evaluate_all, parse_args
+
+LEVERS = (
+    ("default (all levers)", []),
+    ("without authored sentences", ["--without-authored"]),
+    ("taxonomy keywords without the 2021 outline's", ["--keyword-sets", "keywords"]),
+    ("no class weights (priors as in the data)", ["--class-weight", "none"]),
+)
+
+
+def main(argv=None) -> int:
+    print(f"| lever | area, {HEADLINE_KIND} | area, all | category, {HEADLINE_KIND} | category, all |")
+    print("|---|---|---|---|---|")
+    rows = list(LEVERS) + [("no report structure (sentence alone)", None)]
+    for name, extra in rows:
+        if extra is None:  # the default run with the structure grid reduced to the sentence alone
+            saved, evaluate.STRUCTURE_GRID = evaluate.STRUCTURE_GRID, evaluate.NO_STRUCTURE
+            try:
+                e = evaluate_all(parse_args([]))
+            finally:
+                evaluate.STRUCTURE_GRID = saved
+        else:
+            e = evaluate_all(parse_args(extra))
+        a, c = e["area_nested"].result, e["category_nested"].result
+        print(f"| {name} | {a.by_kind[HEADLINE_KIND]['macro_f1']:.3f} | {a.macro_f1:.3f} "
+              f"| {c.by_kind[HEADLINE_KIND]['macro_f1']:.3f} | {c.macro_f1:.3f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -387,7 +387,9 @@ def markdown(results: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="a small corpus: checks the script, not the machine")
-    parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    parser.add_argument("--markdown", type=Path, default=Path(__file__).with_name("latest.md"),
+                        help="write the tables to this file (default: benchmarks/latest.md, not committed; "
+                             "benchmarks/RESULTS.md holds the recorded results)")
     parser.add_argument("--json", type=Path, help="also write the raw figures as JSON")
     parser.add_argument("--skip-service", action="store_true")
     parser.add_argument("--skip-batch", action="store_true")

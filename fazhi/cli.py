@@ -123,6 +123,7 @@ def cmd_score(args) -> int:
 
 def cmd_serve(args) -> int:
     from fazhi.model import ModelError
+    from fazhi.storage import StoreError
     from service.app import ConfigError
     from service.server import serve  # Flask and gunicorn only when serving
 
@@ -130,7 +131,7 @@ def cmd_serve(args) -> int:
         raise CLIError("--workers must be at least 1")
     try:
         serve(host=args.host, port=args.port, workers=args.workers, database=args.db, model_path=args.model)
-    except (ModelError, ConfigError) as exc:
+    except (ModelError, ConfigError, StoreError) as exc:
         raise CLIError(str(exc)) from exc
     return 0
 

@@ -53,16 +53,52 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class StoreError(RuntimeError):
+    """The history database cannot be used; the message names the file and what to do."""
+
+
+def _advice(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        return (f"history database {path} cannot be written ({text}): give the service write access to it "
+                f"and its folder, or set FAZHI_DB to a writable file")
+    return (f"history database {path} is damaged ({text}): move it aside (the service then starts a new one) "
+            f"or restore it from a backup, or set FAZHI_DB to another file")
+
+
 class ReportStore:
-    """Scored reports in the SQLite file at `path` (created with its schema if missing)."""
+    """Scored reports in the SQLite file at `path` (created with its schema if missing).
+
+    Opening checks the whole file (integrity and that it can be written) and raises
+    StoreError with one line naming the file and what to do, so a damaged or read-only
+    database stops the service at start-up instead of failing every request later.
+    """
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as conn:
-            # WAL is a property of the file: set once, every later connection uses it.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect()) as conn:
+                # WAL is a property of the file: set once, every later connection uses it.
+                # Switching needs a lock that waits for no busy timeout, so only switch once.
+                if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+                if problems != ["ok"]:
+                    raise StoreError(_advice(self.path, sqlite3.DatabaseError("; ".join(problems))))
+            self.check_writable()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(_advice(self.path, exc)) from exc
+
+    def check_writable(self) -> None:
+        """Raise StoreError unless a write transaction can be opened (nothing is written)."""
+        try:
+            with closing(self._connect()) as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(_advice(self.path, exc)) from exc
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)

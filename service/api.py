@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from fazhi.classify import classify_sentences
 from fazhi.paths import MODEL_CARD_FILE
+from fazhi.storage import StoreError
 from service.errors import ServiceError
 from service.openapi import OPENAPI
 from service.submissions import from_text, from_upload, score_and_store
@@ -105,7 +106,13 @@ def model():
 
 @bp.get("/healthz")
 def healthz():
-    return jsonify({"status": "ok", "model_version": current_app.extensions["fazhi_model"].version})
+    """ok with the model version; 503 when the history database cannot be written."""
+    version = current_app.extensions["fazhi_model"].version
+    try:
+        current_app.extensions["fazhi_store"].check_writable()
+    except StoreError as exc:
+        return jsonify({"status": "unavailable", "model_version": version, "database": str(exc)}), 503
+    return jsonify({"status": "ok", "model_version": version, "database": "ok"})
 
 
 @bp.get("/api/v1/openapi.json")

@@ -14,10 +14,11 @@ from flask import Flask
 
 from fazhi import tokenizer
 from fazhi.model import get_classifier
-from fazhi.paths import DEFAULT_MODEL_FILE, PROJ_ROOT
+from fazhi.paths import DEFAULT_DATABASE_FILE, DEFAULT_MODEL_FILE
 from fazhi.storage import ReportStore
 from fazhi.taxonomy import load_taxonomy
 from service import api, errors, pages
+from service.limits import BodyDeadline
 
 DEFAULT_MAX_UPLOAD_MB = 20
 
@@ -47,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         MODEL_PATH=os.environ.get("FAZHI_MODEL", str(DEFAULT_MODEL_FILE)),
-        DATABASE=os.environ.get("FAZHI_DB", str(PROJ_ROOT / "fazhi.db")),
+        DATABASE=os.environ.get("FAZHI_DB", str(DEFAULT_DATABASE_FILE)),
         MAX_CONTENT_LENGTH=_max_upload_bytes(),
         HISTORY_PAGE_SIZE=20,
     )
@@ -64,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["fazhi_taxonomy"] = load_taxonomy()
     tokenizer.initialize()
 
+    app.wsgi_app = BodyDeadline(app.wsgi_app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     errors.register_error_handlers(app)

@@ -7,7 +7,7 @@ itself may answer 500.
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from fazhi.readers import ReaderError
 
@@ -79,6 +79,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):
         return _respond(413, "too_large", upload_limit_message(app.config.get("MAX_CONTENT_LENGTH")))
+
+    @app.errorhandler(RequestTimeout)
+    def too_slow(exc: RequestTimeout):
+        body, status = _respond(408, "timeout", exc.description)
+        response = app.make_response((body, status))
+        # The rest of the body never came: the connection cannot carry another request.
+        response.headers["Connection"] = "close"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

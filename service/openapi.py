@@ -120,10 +120,18 @@ OPENAPI: dict = {
         },
         "/healthz": {
             "get": {
-                "summary": "Liveness check",
-                "responses": {"200": {"description": "The service is up.", "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["status", "model_version"],
-                    "properties": {"status": {"const": "ok"}, "model_version": {"type": "string"}}}}}}},
+                "summary": "Liveness check: the model in use and whether the history database can be written",
+                "responses": {
+                    "200": {"description": "The service is up.", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["status", "model_version", "database"],
+                        "properties": {"status": {"const": "ok"}, "model_version": {"type": "string"},
+                                       "database": {"const": "ok"}}}}}},
+                    "503": {"description": "The history database cannot be written.",
+                            "content": {"application/json": {"schema": {
+                                "type": "object", "required": ["status", "database"],
+                                "properties": {"status": {"const": "unavailable"},
+                                               "model_version": {"type": "string"},
+                                               "database": {"type": "string"}}}}}}},
             }
         },
         "/api/v1/openapi.json": {

@@ -25,6 +25,14 @@ from service.app import create_app
 # Seconds a worker may spend on one request: the longest reports score in about a second,
 # but a big PDF or .docx takes longer to read.
 WORKER_TIMEOUT = 120
+# Threads per worker (gthread). A connection that has sent nothing waits in the worker's
+# poller, not in a thread; one that trickles its request holds a thread only until the body
+# deadline (service/limits.py). With 2 workers, 32 threads: ten slow clients leave most of
+# them free, while the model stays loaded once per worker. An async worker (gevent) would
+# make slow clients cheaper still, but scoring is CPU-bound and would stall its event loop.
+THREADS_PER_WORKER = 16
+# Seconds a keep-alive connection may sit idle between requests.
+KEEPALIVE_SECONDS = 5
 
 
 class _Server(BaseApplication):
@@ -57,6 +65,9 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
     _Server(app, {
         "bind": bind_address(host, port),
         "workers": workers,
+        "worker_class": "gthread",
+        "threads": THREADS_PER_WORKER,
+        "keepalive": KEEPALIVE_SECONDS,
         "preload_app": True,
         "timeout": WORKER_TIMEOUT,
         "accesslog": "-",

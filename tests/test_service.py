@@ -257,7 +257,8 @@ def test_api_model_describes_version_metrics_and_taxonomy(app, client):
 
 
 def test_healthz(app, client):
-    assert client.get("/healthz").get_json() == {"status": "ok", "model_version": model_of(app).version}
+    assert client.get("/healthz").get_json() == {"status": "ok", "model_version": model_of(app).version,
+                                                 "database": "ok"}
 
 
 def test_openapi_document_describes_every_api_route(app, client):

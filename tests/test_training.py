@@ -20,10 +20,10 @@ from fazhi.paths import REPORTS_DIR
 from fazhi.splitter import split_sentences
 from fazhi.taxonomy import load_taxonomy
 
-mlflow = pytest.importorskip("mlflow")
+import mlflow  # a hard dependency: a broken install fails here, it does not skip
 
-import training.train  # noqa: E402
-from training.registry import CHAMPION_ALIAS, REGISTERED_MODEL, export_model  # noqa: E402
+import training.train
+from training.registry import CHAMPION_ALIAS, REGISTERED_MODEL, export_model
 
 TAXONOMY = load_taxonomy()
 WORSE = ["--area-features", "word", "--category-features", "char"]

@@ -18,7 +18,7 @@ LEVERS = (
     ("default (all levers)", []),
     ("without authored sentences", ["--without-authored"]),
     ("taxonomy keywords without the 2021 outline's", ["--keyword-sets", "keywords"]),
-    ("no class weights (priors as in the data)", ["--class-weight", "none"]),
+    ("class-balanced weights (instead of the priors as in the data)", ["--class-weight", "balanced"]),
 )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from fazhi.model import SentenceClassifier, load_classifier
-from fazhi.paths import DEFAULT_MODEL_FILE, MODEL_CARD_FILE, PROJ_ROOT
+from fazhi.paths import DEFAULT_MODEL_FILE, MLFLOW_STORE_FILE, MODEL_CARD_FILE, PACKAGE_DIR
 
 REGISTERED_MODEL = "fazhi"
 CHAMPION_ALIAS = "champion"
@@ -28,7 +28,7 @@ SETTING_TAGS = ("area_features", "category_features", "context_weight", "section
 
 def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI if set, else the SQLite store at the repository root."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJ_ROOT / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{MLFLOW_STORE_FILE}"
 
 
 def artifact_location(uri: str) -> str | None:
@@ -54,7 +54,7 @@ def log_classifier(classifier: SentenceClassifier, workdir: Path, registered_mod
     joblib_path = classifier.save(workdir / MODEL_ARTIFACT)
     info = mlflow.pyfunc.log_model(
         name="model", python_model=FazhiPyfunc(), artifacts={"classifier": str(joblib_path)},
-        code_paths=[str(PROJ_ROOT / "fazhi")], registered_model_name=registered_model,
+        code_paths=[str(PACKAGE_DIR)], registered_model_name=registered_model,
         # No signature: category and concrete_prob are null for off-topic sentences.
         pip_requirements=_requirements())
     version = str(info.registered_model_version)
@@ -95,7 +95,9 @@ def promote_if_better(registered_model: str, version: str, metrics: dict, data_h
         if data_hash is not None and champion.tags.get("data_hash") != data_hash and rescore is not None:
             ours, theirs = rescore(champion.tags)
         for key in PROMOTION_METRICS:
-            if key in theirs and ours[key] < theirs[key]:
+            # Version tags hold figures rounded to 4 places: compare at that precision, so
+            # that an equal figure is never taken for a worse one.
+            if key in theirs and round(ours[key], 4) < round(theirs[key], 4):
                 return False
     client.set_registered_model_alias(registered_model, CHAMPION_ALIAS, version)
     return True

@@ -33,7 +33,7 @@ from training.registry import (CHAMPION_ALIAS, PROMOTION_METRICS, REGISTERED_MOD
 
 # Defaults live here and in MLproject's parameter defaults (which mirror them).
 DEFAULTS = dict(area_features="auto", category_features="auto", C=0.5, max_df=1.0, char_ngram_max=3,
-                keyword_sets="keywords+outline_2021_keywords", class_weight="balanced")
+                keyword_sets="keywords+outline_2021_keywords", class_weight="none")
 # The feature sets among which "auto" chooses, inside every fold of the nested evaluation.
 # "anchor" is the anchor-cue rule as one learned feature (the rule with calibrated probabilities).
 AREA_FEATURE_SETS = ("word", "char", "word+char", "char+kw", "word+char+kw")

@@ -45,6 +45,7 @@ from typing import Iterable
 
 from tqdm import tqdm
 
+from fazhi.limits import LimitError
 from fazhi.model import get_classifier
 from fazhi.paths import DEFAULT_MODEL_FILE
 from fazhi.readers import SUPPORTED_SUFFIXES, ReaderError, read_report
@@ -316,8 +317,11 @@ class _Batch:
         reports = self.waiting.pop(text_hash)
         if failure is not None:
             for report, _ in reports:
-                self.finish(report, _row(report, STATUS_ERROR, text_hash=text_hash, error_code=ERROR_SCORING_FAILED,
-                                         error_message=f"{type(failure).__name__}: {failure}"))
+                # A report beyond the bounds (fazhi/limits.py) says which; anything else is a fault.
+                code = failure.code if isinstance(failure, LimitError) else ERROR_SCORING_FAILED
+                message = str(failure) if isinstance(failure, LimitError) else f"{type(failure).__name__}: {failure}"
+                self.finish(report, _row(report, STATUS_ERROR, text_hash=text_hash, error_code=code,
+                                         error_message=message))
             return
         first = reports[0][0]
         self.store.add(result, content_hash=text_hash, title=result["title"], filename=first.relative,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from fazhi.limits import check_text, check_units
 from fazhi.model import SentenceClassifier
 from fazhi.splitter import section_contexts, split_units
 
@@ -42,8 +43,12 @@ def classify_units(model: SentenceClassifier, texts: Sequence[str], kinds: Seque
 
 
 def classify_report(model: SentenceClassifier, text: str) -> list[dict]:
-    """Split a report and classify every unit, in document order, with kind and offsets."""
+    """Split a report and classify every unit, in document order, with kind and offsets.
+
+    Raises LimitError (fazhi/limits.py) for a text or a split beyond the bounds on a report."""
+    check_text(text)
     units = split_units(text)
+    check_units(units)
     results = classify_units(model, [u.text for u in units], [u.kind for u in units], section_contexts(units))
     return [{**result, "kind": unit.kind, "start": unit.start, "end": unit.end}
             for unit, result in zip(units, results)]

@@ -4,11 +4,14 @@
     fazhi classify REPORT               split the report first; units with kind and offsets
     fazhi score REPORT [--json]         coverage, specificity and score, with the evidence
     fazhi serve [--host H] [--port P]   the web pages and JSON API under gunicorn
+    fazhi batch DIR --out OUTDIR        every report of a folder: tables, charts, summary page
+    fazhi history prune --older-than DAYS | --keep N   delete old reports from the history
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -143,11 +146,15 @@ def cmd_batch(args) -> int:
 
     from fazhi.batch import DEFAULT_DB_NAME, STATUS_CACHED, STATUS_ERROR, STATUS_SCORED, BatchError, run_batch
     from fazhi.model import ModelError
-    from fazhi.reporting import write_outputs
+    from fazhi.reporting import OutputError, check_writable, write_outputs
 
     if args.workers < 1:
         raise CLIError("--workers must be at least 1")
     out_dir = Path(args.out)
+    try:
+        check_writable(out_dir)  # before any scoring, not after it
+    except OutputError as exc:
+        raise CLIError(str(exc)) from exc
     db_path = Path(args.db) if args.db else out_dir / DEFAULT_DB_NAME
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fazhi-batch-") as tmp:
@@ -165,7 +172,11 @@ def cmd_batch(args) -> int:
                   "run the same command again to score the rest", file=sys.stderr)
             return 130
     seconds = time.perf_counter() - started
-    outputs = write_outputs(rows, out_dir)
+    try:
+        outputs = write_outputs(rows, out_dir)
+    except OutputError as exc:
+        raise CLIError(f"{exc}; the scores are kept in {db_path}: free the space or choose another "
+                       f"--out and run the same command again") from exc
     counts = {status: sum(1 for r in rows if r["status"] == status) for status in (STATUS_SCORED, STATUS_CACHED, STATUS_ERROR)}
     print(f"{len(rows)} reports: {counts[STATUS_SCORED]} scored, {counts[STATUS_CACHED]} cached, "
           f"{counts[STATUS_ERROR]} errors in {seconds:.1f} s ({len(rows) / seconds:.2f} reports/s)")
@@ -177,6 +188,27 @@ def cmd_batch(args) -> int:
     for path in outputs.paths():
         print(f"wrote {path}")
     print(f"results database {db_path}")
+    return 0
+
+
+def cmd_history_prune(args) -> int:
+    from fazhi.paths import DEFAULT_DATABASE_FILE
+    from fazhi.storage import ReportStore, StoreError
+
+    if args.older_than is None and args.keep is None:
+        raise CLIError("say what to prune: --older-than DAYS and/or --keep N")
+    if (args.older_than is not None and args.older_than < 0) or (args.keep is not None and args.keep < 0):
+        raise CLIError("--older-than and --keep take numbers of at least 0")
+    path = Path(args.db or os.environ.get("FAZHI_DB") or DEFAULT_DATABASE_FILE)
+    if not path.is_file():
+        raise CLIError(f"no history database at {path}")
+    try:
+        store = ReportStore(path)
+        before = store.count()
+        deleted = store.prune(older_than_days=args.older_than, keep=args.keep, vacuum=args.vacuum)
+    except StoreError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"{path}: deleted {deleted} of {before} reports, {before - deleted} kept")
     return 0
 
 
@@ -212,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--db", metavar="PATH", help="SQLite results that re-runs reuse (default: OUTDIR/fazhi-batch.db)")
     batch.add_argument("--model", help="model file or MLflow URI (default: the committed model)")
     batch.set_defaults(handler=cmd_batch)
+
+    history = commands.add_parser("history", help="the service's history database")
+    history_commands = history.add_subparsers(dest="history_command", required=True)
+    prune = history_commands.add_parser("prune", help="delete old reports from the history")
+    prune.add_argument("--older-than", type=float, metavar="DAYS", help="delete reports scored more than DAYS ago")
+    prune.add_argument("--keep", type=int, metavar="N", help="keep only the newest N reports")
+    prune.add_argument("--vacuum", action="store_true", help="then give the freed space back to the disk")
+    prune.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
+    prune.set_defaults(handler=cmd_history_prune)
     return parser
 
 
@@ -219,9 +260,11 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
+    from fazhi.limits import LimitError
+
     try:
         return args.handler(args)
-    except CLIError as exc:
+    except (CLIError, LimitError) as exc:
         print(f"fazhi: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # `fazhi classify … | head`

@@ -17,6 +17,8 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
+from fazhi.limits import MAX_HTML_DEPTH, MAX_HTML_ELEMENTS
+
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".docx", ".pdf", ".html", ".htm")
 
 # A .docx is a zip: refuse archives that would inflate past this many bytes in total, or
@@ -102,9 +104,15 @@ def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# Characters `_junk_ratio` looks at, evenly spread over a longer text: a share needs no more,
+# and a 20 MB upload then costs a fraction of a second instead of a list of every character.
+JUNK_SAMPLE_CHARS = 400_000
+_WHITESPACE = re.compile(r"\s+")
+
+
 def _junk_ratio(text: str) -> float:
     """Share of non-whitespace characters that no text file would contain."""
-    visible = [ch for ch in text if not ch.isspace()]
+    visible = _WHITESPACE.sub("", text[::max(1, len(text) // JUNK_SAMPLE_CHARS)])
     if not visible:
         return 0.0
     junk = sum(1 for ch in visible
@@ -286,7 +294,9 @@ def _read_docx(data: bytes) -> str:
         lines = _docx_lines(document)
     except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors... on bad parts
         raise ReaderError("corrupt", f"无法读取 .docx / cannot read the .docx: {type(exc).__name__}") from exc
-    text = "\n".join(line for line in lines if line.strip())
+    # Paragraphs apart by an empty line, line breaks inside a paragraph as they are: the
+    # layout a plain-text copy of the document has, which the splitter reads (tables' cells).
+    text = "\n\n".join(line for line in lines if line.strip())
     if not text.strip():
         raise ReaderError("no_text", "文档中没有文字 / the .docx contains no text")
     return text
@@ -349,6 +359,8 @@ _BLOCK_TAGS = {"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "tabl
                "dl", "dt", "dd", "section", "article", "main", "blockquote", "pre", "center",
                "body", "caption", "figure", "figcaption", "address", "hr"}
 _CELL_TAGS = {"td", "th"}
+# Marks a block element's edge while rendering (a character no page holds).
+_BLOCK_BREAK = "\x00"
 # HTML collapses ASCII whitespace only: a full-width space (\u3000) or &nbsp; is content.
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 # A container must hold this share of the page's text to count as the article.
@@ -383,7 +395,7 @@ def _render(root) -> str:
     while stack:
         node, closing = stack.pop()
         if closing:
-            out.append("\n")
+            out.append(_BLOCK_BREAK)
             continue
         if isinstance(node, NavigableString):
             # Comments, doctypes, CDATA are subclasses: only plain strings are text.
@@ -396,17 +408,70 @@ def _render(root) -> str:
         if node.name in _CELL_TAGS:
             out.append(" ")
         if node.name in _BLOCK_TAGS:
-            out.append("\n")
+            out.append(_BLOCK_BREAK)
             stack.append((node, True))
         stack.extend((child, False) for child in reversed(node.contents))
     # Strip only collapsed ASCII spaces: leading full-width spaces are the indentation the
-    # splitter reads, and a line of &nbsp; alone is dropped as empty.
-    lines = (line.strip(" ") for line in "".join(out).split("\n"))
-    return "\n".join(line for line in lines if line.strip())
+    # splitter reads, and a line of &nbsp; alone is dropped as empty. Blocks stay apart by one
+    # empty line and <br> breaks inside a block stay single, as in a plain-text copy.
+    text = "".join(out).replace(_BLOCK_BREAK, "\n\n")
+    lines = [line.strip(" ") for line in text.split("\n")]
+    kept, blank = [], False
+    for line in lines:
+        if line.strip():
+            if blank and kept:
+                kept.append("")
+            kept.append(line)
+            blank = False
+        elif not line:
+            blank = True  # an empty line from a block boundary; a line of &nbsp; is no boundary
+    return "\n".join(kept)
 
 
 def _text_length(tag) -> int:
     return sum(1 for ch in tag.get_text() if not ch.isspace())
+
+
+# Elements that never hold others, and those whose end tag HTML lets a page leave out: they
+# do not deepen the nesting that `_markup_depth` counts.
+_NON_NESTING_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr "
+                              "p li td th tr dt dd option".split())
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*?(/?)>")
+
+
+def _check_markup(markup: str) -> None:
+    """Refuse markup that nests deeper than MAX_HTML_DEPTH or has more than
+    MAX_HTML_ELEMENTS elements, counted on the raw text (linear, before any parser builds a
+    tree: a parsed tag costs about a kilobyte, and the page clean-up walks nested tags)."""
+    depth = elements = 0
+    for match in _TAG.finditer(markup):
+        closing, name, self_closing = match.groups()
+        if not closing:
+            elements += 1
+            if elements > MAX_HTML_ELEMENTS:
+                raise ReaderError("too_complex", f"网页元素过多（超过 {MAX_HTML_ELEMENTS:,} 个），无法读取 / the page has "
+                                                 f"more than {MAX_HTML_ELEMENTS:,} elements")
+        if name.lower() in _NON_NESTING_TAGS or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        if depth > MAX_HTML_DEPTH:
+            raise ReaderError("too_deep", f"网页结构嵌套过深（超过 {MAX_HTML_DEPTH} 层），无法读取 / the page nests its "
+                                          f"elements more than {MAX_HTML_DEPTH} deep")
+
+
+# A title is a heading this short; a longer <h1> is a paragraph styled large.
+MAX_TITLE_CHARS = 100
+
+
+def _document_title(body):
+    """The page's first <h1> outside the page furniture, if it reads like a title."""
+    for heading in body.find_all("h1"):
+        if any(_is_furniture(parent) for parent in heading.parents if getattr(parent, "name", None)):
+            continue
+        length = _text_length(heading)
+        if 0 < length <= MAX_TITLE_CHARS:
+            return heading
+    return None
 
 
 def _read_html(data: bytes) -> str:
@@ -418,6 +483,7 @@ def _read_html(data: bytes) -> str:
     except Exception:  # a malformed declaration is no declaration
         declared = None
     markup = _decode(data, declared, lenient=True)
+    _check_markup(markup)
     try:
         soup = BeautifulSoup(markup, "lxml")
     except Exception as exc:
@@ -430,6 +496,7 @@ def _read_html(data: bytes) -> str:
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
 
+    title = _document_title(body)
     page_length = _text_length(body)
     for tag in body.find_all(True):
         if tag.decomposed or not _is_furniture(tag):
@@ -457,4 +524,8 @@ def _read_html(data: bytes) -> str:
     text = _render(root)
     if not text.strip():
         raise ReaderError("no_text", "网页中没有正文 / the page contains no text")
+    # Sites print the report's title as an <h1> above the article container: without it the
+    # report's first line would be a section heading, or a site banner would pass for a title.
+    if title is not None and not any(parent is root for parent in title.parents) and title is not root:
+        text = f"{_render(title)}\n\n{text}"
     return text

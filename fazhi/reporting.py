@@ -9,6 +9,10 @@
 - ``index.html``: one self-contained page (inline CSS, charts as data: URIs, nothing fetched)
   with the ranking, the charts, the year-over-year table and the errors.
 
+Each output is written to a temporary file beside it and renamed into place when complete
+(`replacing`): a run killed while writing, or a full disk, leaves the previous outputs, never
+a half-written one; `check_writable` lets the CLI refuse an unwritable folder before scoring.
+
 Charts are matplotlib `Figure`s saved by the Agg renderer (no pyplot, so no GUI backend and
 no figures left open) in the CJK font that ships with the package (`fazhi.paths.CJK_FONT_FILE`), so
 area and district names never come out as empty boxes.
@@ -17,10 +21,12 @@ from __future__ import annotations
 
 import base64
 import csv
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 import matplotlib
 import numpy as np
@@ -157,8 +163,39 @@ def _as_text(value):
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
 
 
+class OutputError(OSError):
+    """An output cannot be written; the message names the path (one line)."""
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path` to write; it replaces `path` only once complete, so a
+    kill or a full disk never leaves a half-written or empty output behind."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def check_writable(out_dir: Path) -> None:
+    """Raise OutputError now, before any scoring, if `out_dir` cannot take the outputs."""
+    probe = out_dir / f".fazhi-write-check.{os.getpid()}"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write the outputs to {out_dir}: {exc.strerror or exc}") from exc
+
+
 def write_csv(rows: list[dict], path: Path, taxonomy: Taxonomy) -> Path:
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=csv_columns(taxonomy), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
@@ -220,7 +257,8 @@ def write_xlsx(rows: list[dict], path: Path, taxonomy: Taxonomy) -> Path:
                [[r["path"], r["district"], r["year"], r["error_code"], r["error_message"]]
                 for r in rows if r["status"] == STATUS_ERROR],
                [36, 12, 7, 14, 80])
-    workbook.save(path)
+    with replacing(path) as tmp:
+        workbook.save(tmp)
     return path
 
 
@@ -289,7 +327,8 @@ def year_changes_figure(series: list[YearSeries]) -> Figure:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    figure.savefig(path, dpi=DPI, metadata={"Software": None})
+    with replacing(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
     return path
 
 
@@ -421,7 +460,8 @@ def write_html(rows: list[dict], path: Path, charts: dict[str, Path | None]) -> 
         images={name: _data_uri(chart) for name, chart in charts.items()},
         no_year_changes=NO_YEAR_CHANGES_NOTE,
     )
-    path.write_text(page, encoding="utf-8")
+    with replacing(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path
 
 

@@ -30,7 +30,10 @@ def _json_object() -> dict:
     if not request.is_json:
         raise _bad_request("invalid_json", "请求体必须是 JSON（Content-Type: application/json）"
                                            " / the body must be JSON")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError as exc:  # the JSON decoder recurses once per level of nesting
+        raise _bad_request("invalid_json", "JSON 嵌套过深 / the JSON nests too deep") from exc
     if not isinstance(body, dict):
         raise _bad_request("invalid_json", "请求体必须是 JSON 对象 / the body must be a JSON object")
     return body

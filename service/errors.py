@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
 
+from fazhi.limits import LimitError
 from fazhi.readers import ReaderError
 
 # ReaderError codes (fazhi.readers) → HTTP status. Unknown codes are bad input too: 400.
@@ -20,7 +21,12 @@ READER_STATUS = {
     "no_text": 400,
     "unsupported": 415,
     "too_large": 413,
+    "too_deep": 422,
+    "too_complex": 422,
 }
+# LimitError codes (fazhi.limits) → HTTP status: too much text is too large a request; a text
+# that splits into too many or too long units is well-formed but cannot be processed.
+LIMIT_STATUS = {"too_long": 413, "too_many_units": 422, "unit_too_long": 422}
 
 # Messages for the HTTP errors Flask raises itself (routing, methods, body size).
 _HTTP_MESSAGES = {
@@ -76,9 +82,17 @@ def register_error_handlers(app: Flask) -> None:
         error = from_reader_error(exc)
         return _respond(error.status, error.code, error.message)
 
+    @app.errorhandler(LimitError)
+    def beyond_limits(exc: LimitError):
+        return _respond(LIMIT_STATUS.get(exc.code, 422), exc.code, exc.message)
+
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):
-        return _respond(413, "too_large", upload_limit_message(app.config.get("MAX_CONTENT_LENGTH")))
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if request.content_length is not None and limit and request.content_length <= limit:
+            # Within the size limit: the form has more fields than Flask parses (max_form_parts).
+            return _respond(413, "too_many_fields", "表单字段过多 / the form has too many fields")
+        return _respond(413, "too_large", upload_limit_message(limit))
 
     @app.errorhandler(RequestTimeout)
     def too_slow(exc: RequestTimeout):

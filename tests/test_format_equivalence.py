@@ -33,3 +33,53 @@ def test_every_format_scores_like_the_plain_text(name):
     result = score_report(get_classifier(), read_report_bytes(data, filename))
     assert _figures(result) == REFERENCE
     assert REFERENCE["score"] is not None and len(REFERENCE["body"]) > 100
+
+
+# --- every seed report, in every format made from it ------------------------------------
+
+import html as _html  # noqa: E402
+import re  # noqa: E402
+
+from fazhi.paths import REPORTS_DIR  # noqa: E402
+
+SEEDS = sorted(REPORTS_DIR.glob("*.txt"))
+# PDF text carries no empty lines between paragraphs, and the splitter reads them (the cells of
+# 003's annex table; a wrapped line's fragment in 000): known gaps, kept visible (strict).
+PDF_GAPS = {"000", "003"}
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs as a plain-text file separates them: by empty lines."""
+    return [b for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
+
+
+def _article_page(blocks: list[str]) -> str:
+    """A page made from the text: every paragraph a <p> in the article, its line breaks <br>,
+    leading spaces as &nbsp; (HTML would collapse them), with a menu around."""
+    def paragraph(block: str) -> str:
+        lines = [re.sub(r"^ +", lambda m: "&nbsp;" * len(m.group()), _html.escape(line)) for line in block.split("\n")]
+        return "<p>" + "<br>\n".join(lines) + "</p>"
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>报告</title></head><body>"
+            "<ul class='nav'><li>首页</li><li>政务公开</li></ul><div id='zoom' class='TRS_Editor'>"
+            + "\n".join(paragraph(b) for b in blocks) + "</div><div class='footer'>主办单位：人民政府办公室</div>"
+            "</body></html>")
+
+
+SEED_FORMATS = {
+    "gb18030 .txt": lambda text: (text.encode("gb18030"), "r.txt"),
+    "utf-16 .txt": lambda text: (text.encode("utf-16"), "r.txt"),
+    ".docx": lambda text: (make_docx(_blocks(text)), "r.docx"),
+    ".html": lambda text: (_article_page(_blocks(text)).encode("utf-8"), "r.html"),
+    ".pdf": lambda text: (make_pdf(_blocks(text)), "r.pdf"),
+}
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name[:3])
+@pytest.mark.parametrize("name", SEED_FORMATS)
+def test_every_seed_scores_alike_in_every_format(seed, name, request):
+    if name == ".pdf" and seed.name[:3] in PDF_GAPS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="PDF text loses the empty lines between paragraphs"))
+    text = seed.read_text(encoding="utf-8")
+    data, filename = SEED_FORMATS[name](text)
+    reference = _figures(score_report(get_classifier(), text))
+    assert _figures(score_report(get_classifier(), read_report_bytes(data, filename))) == reference

@@ -23,6 +23,11 @@ REPORT = (REPORTS_DIR / "001_4bbaf42a68c37ea5.txt").read_text(encoding="utf-8")
 PARAGRAPHS = [line for line in REPORT.split("\n") if line.strip()]
 
 
+def paragraphs(text: str) -> list[str]:
+    """A read text's lines without the empty lines that keep paragraphs apart."""
+    return [line for line in text.split("\n") if line]
+
+
 def body(text: str) -> list[str]:
     return [u.text for u in split_units(text) if u.kind == "body"]
 
@@ -105,7 +110,8 @@ def make_blank_pdf() -> bytes:
 def make_html(paragraphs: list[str], charset: str = "utf-8") -> str:
     """A government-style page: menus, breadcrumb, share buttons, footer around #zoom."""
     title, rest = paragraphs[0], paragraphs[1:]
-    article = "\n".join(f"<p>{html.escape(p)}</p>" for p in rest)
+    # A paragraph's own line breaks become <br>, as a page made from the text would show them.
+    article = "\n".join(f"<p>{html.escape(p).replace(chr(10), '<br>' + chr(10))}</p>" for p in rest)
     return f"""<!DOCTYPE html>
 <html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">
 <title>{html.escape(title)}_巴南区人民政府</title>
@@ -118,7 +124,7 @@ def make_html(paragraphs: list[str], charset: str = "utf-8") -> str:
 <div class="crumbs">当前位置：<a href="/">首页</a> &gt; 政务公开 &gt; 法治政府建设年度报告</div>
 <div class="main-wrap"><div class="sidebar"><h3>相关链接</h3><ul><li>重庆市政府网站。</li></ul></div>
 <div class="article">
-<h1>{html.escape(title)}</h1>
+<h1>{html.escape(title).replace(chr(10), "<br>" + chr(10))}</h1>
 <div class="info">发布日期：2021-01-11  来源：巴南区司法局  字号：【大 中 小】</div>
 <div id="zoom" class="TRS_Editor">
 {article}
@@ -180,14 +186,14 @@ def test_txt_big5_is_detected():
 
 def test_docx_gives_the_same_sentences(tmp_path):
     text = read(tmp_path, "report.docx", make_docx(PARAGRAPHS))
-    assert text.split("\n") == PARAGRAPHS
+    assert paragraphs(text) == PARAGRAPHS
     assert body(text) == REFERENCE
 
 
 def test_docx_tables_come_row_by_row_in_document_order():
     table = [["序号", "任务", "责任单位"], ["1", "完善规范性文件监督管理机制。", "区司法局"]]
     data = make_docx(["表前段落。"], table)
-    assert read_report_bytes(data, "t.docx").split("\n") == [
+    assert paragraphs(read_report_bytes(data, "t.docx")) == [
         "表前段落。", "序号", "任务", "责任单位", "1", "完善规范性文件监督管理机制。", "区司法局", "表后段落。"]
 
 
@@ -201,7 +207,7 @@ def test_docx_merged_cells_are_read_once():
         grid.cell(1, c).text = value
     buf = io.BytesIO()
     document.save(buf)
-    assert read_report_bytes(buf.getvalue(), "t.docx").split("\n") == ["合并的标题行", "甲", "乙", "丙"]
+    assert paragraphs(read_report_bytes(buf.getvalue(), "t.docx")) == ["合并的标题行", "甲", "乙", "丙"]
 
 
 def test_pdf_gives_the_same_text_and_sentences(tmp_path):
@@ -226,8 +232,8 @@ def test_html_gives_the_same_sentences(tmp_path):
     # Navigation, breadcrumbs, sharing, footer, scripts and styles are gone.
     for junk in ("脚本", "无障碍", "互动交流", "当前位置", "相关链接", "分享到", "主办单位", "统计代码", "text-indent", "开启浏览器"):
         assert junk not in text
-    # One line per paragraph, no empty lines.
-    assert text.split("\n") == PARAGRAPHS[1:]
+    # One line per paragraph, the page's <h1> (outside the article) first, as the document's title.
+    assert paragraphs(text) == PARAGRAPHS
 
 
 def test_html_gbk_page_declared_gb2312(tmp_path):
@@ -250,7 +256,7 @@ def test_html_block_elements_make_lines():
     text = read_report_bytes(page.encode("utf-8"), "a.html")
     # Source newlines inside a paragraph are HTML whitespace, not line breaks; a full-width
     # indentation is content and stays.
-    assert text.split("\n") == ["第一段 继续。", "甲", "乙", "丙", "丁", "单位 任务", "区司法局 普法",
+    assert paragraphs(text) == ["第一段 继续。", "甲", "乙", "丙", "丁", "单位 任务", "区司法局 普法",
                                 "一", "二", "\u3000\u3000缩进的段落。"]
 
 
@@ -436,4 +442,17 @@ ARTICLE = "".join(f"<p>{html.escape(p)}</p>" for p in PARAGRAPHS[5:15])
 ])
 def test_html_layouts(page):
     text = read_report_bytes(f"<html>{page}</html>".encode("utf-8"), "a.html")
-    assert text.split("\n") == PARAGRAPHS[5:15]
+    assert paragraphs(text) == PARAGRAPHS[5:15]
+
+
+def test_html_title_is_the_pages_h1_not_a_banner_or_a_section_heading():
+    from fazhi.model import get_classifier
+    from fazhi.scoring import score_report
+
+    page = ("<html><body><div class='banner'><h2>大连旅顺口-- Dalian Lushunkou</h2></div>"
+            "<div class='top'>首页</div><h1>旅顺口区2023年法治政府建设情况报告</h1>"
+            "<div class='TRS_Editor'><p>一、主要工作</p>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[6:40])
+            + "</div></body></html>")
+    text = read_report_bytes(page.encode("utf-8"), "a.html")
+    assert paragraphs(text)[:2] == ["旅顺口区2023年法治政府建设情况报告", "一、主要工作"]
+    assert score_report(get_classifier(), text)["title"] == "旅顺口区2023年法治政府建设情况报告"

@@ -5,6 +5,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,134 @@ def test_healthz_reports_the_database_and_503_when_it_cannot_write(app, client, 
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable" and str(store.path) in response.get_json()["database"]
+
+
+# --- bounds on one report (fazhi/limits.py) -----------------------------------------------
+
+from fazhi import limits  # noqa: E402
+from fazhi.paths import REPORTS_DIR  # noqa: E402
+from fazhi.storage import decode_result  # noqa: E402
+
+SHORT_LINES = "\n".join(("法治。" if i % 2 else "甲") for i in range(limits.MAX_UNITS * 2 + 10))
+NESTED_HTML = ("<html><body>" + "<div>" * (limits.MAX_HTML_DEPTH + 50) + "法治政府建设。"
+               + "</div>" * (limits.MAX_HTML_DEPTH + 50) + "</body></html>")
+
+
+@pytest.mark.parametrize("payload, status, code", [
+    ({"text": "依法行政。" * (limits.MAX_TEXT_CHARS // 5 + 1)}, 413, "too_long"),
+    ({"text": SHORT_LINES}, 422, "too_many_units"),
+    ({"text": "依法行政" * (limits.MAX_UNIT_CHARS // 4 + 1)}, 422, "unit_too_long"),
+])
+def test_reports_beyond_the_bounds_are_refused_with_a_reason(app, client, payload, status, code):
+    before = app.extensions["fazhi_store"].count()
+    response = client.post("/api/v1/score", json=payload)
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["code"] == code and "上限" in error["message"]
+    assert app.extensions["fazhi_store"].count() == before
+
+
+def test_deeply_nested_html_is_refused_before_it_is_parsed(client):
+    import io
+
+    response = client.post("/api/v1/score", data={"file": (io.BytesIO(NESTED_HTML.encode()), "deep.html")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "too_deep"
+
+
+def test_cli_refuses_a_report_beyond_the_bounds_with_one_line(tmp_path, capsys):
+    from fazhi.cli import main
+
+    path = tmp_path / "short-lines.txt"
+    path.write_text(SHORT_LINES, encoding="utf-8")
+    assert main(["score", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "上限" in err
+
+
+# --- compact history and pruning ----------------------------------------------------------
+
+def test_an_ordinary_report_is_stored_compactly(app, client):
+    text = next(REPORTS_DIR.glob("001_*.txt")).read_text(encoding="utf-8")
+    report_id = client.post("/api/v1/score", json={"text": text}).get_json()["id"]
+    store = app.extensions["fazhi_store"]
+    with sqlite3.connect(store.path) as conn:
+        (size,) = conn.execute("SELECT length(result_json) FROM reports WHERE id = ?", (report_id,)).fetchone()
+    assert size <= 30 * 1024
+    assert store.get(report_id)["result"]["score"] is not None
+
+
+def test_rows_stored_as_plain_json_still_read(tmp_path):
+    store = ReportStore(tmp_path / "old.db")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("INSERT INTO reports (created_at, content_hash, model_version, title, source, verdict, "
+                     "result_json) VALUES ('2025-01-01T00:00:00+00:00', 'h', 'm', 't', 'api', 'scored', ?)",
+                     ('{"verdict": "scored", "score": 1.5}',))
+    assert store.get(1)["result"] == {"verdict": "scored", "score": 1.5}
+    assert decode_result(b"x\x9c\xab\xae\x05\x00\x01u\x00\xf9") == {}
+
+
+def test_history_prune_by_count_and_age(tmp_path, capsys):
+    from fazhi.cli import main
+
+    path = tmp_path / "history.db"
+    _store_with_rows(path, rows=10)
+    with sqlite3.connect(path) as conn:  # the three oldest were scored a year ago
+        conn.execute("UPDATE reports SET created_at = '2000-01-01T00:00:00+00:00' WHERE id <= 3")
+    assert main(["history", "prune", "--older-than", "30", "--db", str(path)]) == 0
+    assert ReportStore(path).count() == 7
+    assert main(["history", "prune", "--keep", "4", "--vacuum", "--db", str(path)]) == 0
+    store = ReportStore(path)
+    assert store.count() == 4 and [r["id"] for r in store.list()] == [10, 9, 8, 7]
+    assert "deleted 3 of 7 reports, 4 kept" in capsys.readouterr().out
+    assert main(["history", "prune", "--db", str(path)]) == 2  # says what to prune, or nothing
+
+
+# --- batch outputs --------------------------------------------------------------------------
+
+def test_batch_refuses_an_unwritable_output_folder_before_scoring(tmp_path, capsys):
+    from fazhi.cli import main
+
+    reports = tmp_path / "reports" / "2020"
+    reports.mkdir(parents=True)
+    (reports / "巴南区.txt").write_text(next(REPORTS_DIR.glob("001_*.txt")).read_text(encoding="utf-8"),
+                                     encoding="utf-8")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    started = time.monotonic()
+    assert main(["batch", str(tmp_path / "reports"), "--out", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and str(blocker / "out") in err
+    assert time.monotonic() - started < 20  # refused before scoring, not after
+
+
+def test_an_output_that_cannot_be_completed_leaves_the_previous_one(tmp_path, monkeypatch):
+    import errno
+
+    from fazhi import reporting
+
+    path = tmp_path / "scores.csv"
+    path.write_text("previous run\n", encoding="utf-8")
+
+    def disk_full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(reporting.os, "replace", disk_full)
+    with pytest.raises(reporting.OutputError, match=r"cannot write .*scores\.csv: No space left on device"):
+        with reporting.replacing(path) as tmp:
+            tmp.write_text("new run, half written", encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == "previous run\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/v1/score", data='{"text": ' + body + "}", content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_json"
+
+
+def test_ten_thousand_form_fields_are_named_as_such(client):
+    response = client.post("/", data={f"f{i}": "x" for i in range(10_000)}, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "表单字段过多" in response.get_data(as_text=True)

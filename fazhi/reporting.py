@@ -40,7 +40,7 @@ from openpyxl.utils import get_column_letter
 
 from fazhi.batch import STATUS_CACHED, STATUS_ERROR, STATUS_SCORED
 from fazhi.paths import CJK_FONT_FILE
-from fazhi.scoring import VERDICT_SCORED
+from fazhi.scoring import VERDICT_LABELS, VERDICT_SCORED
 from fazhi.taxonomy import Taxonomy, load_taxonomy
 
 CSV_NAME = "scores.csv"
@@ -54,7 +54,6 @@ SHEET_RANKING = "排名"
 SHEET_MATRIX = "区县×领域"
 SHEET_ERRORS = "错误"
 
-VERDICT_LABELS = {VERDICT_SCORED: "已评分", "too_short": "篇幅过短，不予评分", "not_a_report": "非法治政府建设报告"}
 STATUS_LABELS = {STATUS_SCORED: "本次评分", STATUS_CACHED: "已有结果", STATUS_ERROR: "错误"}
 NO_YEAR_CHANGES_NOTE = "没有区县有两个及以上年份的报告，不绘制年度变化图 / no district has reports from two years"
 SPECIFICITY_BINS = np.linspace(0.0, 1.0, 21)

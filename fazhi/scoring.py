@@ -49,6 +49,12 @@ DEFAULT_CONFIG = ScoringConfig()
 VERDICT_SCORED = "scored"
 VERDICT_TOO_SHORT = "too_short"
 VERDICT_NOT_A_REPORT = "not_a_report"
+# What each verdict says to a reader, wherever it is shown (result page, history, batch outputs).
+VERDICT_LABELS = {
+    VERDICT_SCORED: "法治政府建设报告，已按覆盖面和具体程度评分",
+    VERDICT_TOO_SHORT: "篇幅过短，无法评分",
+    VERDICT_NOT_A_REPORT: "不是法治政府建设报告，不予评分",
+}
 
 
 # Words every law-based-government report uses, beyond the taxonomy's area keywords.

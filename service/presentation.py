@@ -4,14 +4,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from fazhi.scoring import VERDICT_LABELS
 from fazhi.taxonomy import Taxonomy
 from service.chart import AreaChart, area_chart
 
-VERDICT_LABELS = {
-    "scored": "已评分",
-    "too_short": "篇幅过短，无法评分",
-    "not_a_report": "不是法治政府建设报告，不予评分",
-}
 CATEGORY_MARKS = {"concrete": "具体", "slogan": "口号"}
 KIND_MARKS = {"heading": "标题", "furniture": "页面附属"}
 

@@ -15,11 +15,14 @@ def test_benchmark_script_runs_on_a_tiny_corpus(tmp_path):
                              "--json", str(figures), "--markdown", str(tables)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    for heading in ("Classification vs. jieba", "latency by report length", "## Batch",
+    for heading in ("Classification vs. the tokenizer alone", "latency by report length", "## Batch",
                     "## Service under load", "## Start-up and memory", "## Tokenizer backends"):
         assert heading in result.stdout
     data = json.loads(figures.read_text(encoding="utf-8"))
-    assert data["classification"]["ratio_in_process"] > 0
+    classification = data["classification"]
+    assert classification["ratio_in_process"] > 0 and classification["ratio_in_process_jieba"] > 0
+    # The floor is the default tokenizer, with Python jieba beside it.
+    assert set(classification["floor_chars_per_s"]) == {classification["backend"], "jieba"}
     assert [r["workers"] for r in data["batch"]] == [1, 2]
     assert all(r["reports"] == 3 for r in data["batch"])
     assert [r["clients"] for r in data["service"]["rows"]] == [1, 2]

@@ -24,6 +24,7 @@ def fold_digits(text: str) -> str:
 
 
 _shared = threading.local()
+_TOKEN_SEPARATOR = "\x00"
 
 
 @contextmanager
@@ -48,7 +49,13 @@ def word_tokens(text: str) -> list[str]:
     cache = getattr(_shared, "cache", None)
     if cache is not None and text in cache:
         return cache[text]
-    tokens = [_DIGITS.sub("0", t) for t in tokenize(text)]
+    # One substitution over the tokens joined by a separator that no number spans, instead of
+    # one per token: the same tokens, folded.
+    raw = tokenize(text)
+    if raw and _TOKEN_SEPARATOR not in text:
+        tokens = _DIGITS.sub("0", _TOKEN_SEPARATOR.join(raw)).split(_TOKEN_SEPARATOR)
+    else:
+        tokens = [_DIGITS.sub("0", t) for t in raw]
     if cache is not None:
         cache[text] = tokens
     return tokens
@@ -58,7 +65,9 @@ def word_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
     """Word n-grams joined by a space, in scikit-learn's order (its `_word_ngrams`)."""
     low, high = ngram_range
     grams = list(tokens) if low == 1 else []
-    for n in range(max(low, 2), min(high, len(tokens)) + 1):
+    if low <= 2 <= high:  # the common case, without a join per bigram
+        grams.extend([f"{a} {b}" for a, b in zip(tokens, tokens[1:])])
+    for n in range(max(low, 3), min(high, len(tokens)) + 1):
         grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
     return grams
 
@@ -78,19 +87,17 @@ def tfidf_rows(counts: sparse.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -
 
 def word_counts(texts, vocabulary: dict[str, int], ngram_range: tuple[int, int]) -> sparse.csr_matrix:
     """Counts of the known word n-grams of each text (unknown ones are dropped), canonical CSR."""
-    indptr, indices, data = [0], [], []
+    get = vocabulary.get
+    columns, lengths = [], []
     for text in texts:
-        row: dict[int, int] = {}
-        for gram in word_ngrams(word_tokens(text), ngram_range):
-            column = vocabulary.get(gram)
-            if column is not None:
-                row[column] = row.get(column, 0) + 1
-        for column in sorted(row):
-            indices.append(column)
-            data.append(row[column])
-        indptr.append(len(indices))
-    return sparse.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64),
-                              np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(vocabulary)))
+        found = [c for c in map(get, word_ngrams(word_tokens(text), ngram_range)) if c is not None]
+        columns.extend(found)
+        lengths.append(len(found))
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    counts = sparse.csr_matrix((np.ones(len(columns)), (rows, np.asarray(columns, dtype=np.int64))),
+                               shape=(len(lengths), len(vocabulary)))
+    counts.sum_duplicates()  # canonical: sorted columns, each once, with its count
+    return counts
 
 
 def char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> sparse.csr_matrix:
@@ -154,8 +161,10 @@ CUES = {
 # Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
 GENERIC_TITLE_CUE = "generic_title"
 # Cues that anchor a sentence on their own (the guide's verifiable anchors); "anchored" is 1
-# when any of them is present, the anchor-cue rule as one feature.
+# when any of them or a named actor's completed act is present (the guide's clarification 9):
+# the anchor-cue rule as one feature.
 ANCHOR_CUES = ("count", "amount", "percent", "title", "doc_number", "date")
+ANCHORED_BY = (*ANCHOR_CUES, "actor_act")
 ANCHORED_CUE = "anchored"
 CUE_NAMES = (*CUES, GENERIC_TITLE_CUE, ANCHORED_CUE)
 _BRACKETED = re.compile(r"[(（][^)）]*[)）]")
@@ -166,12 +175,32 @@ def _is_generic_title(title: str, generic_titles) -> bool:
     return _BRACKETED.sub("", title[1:-1]).strip() in generic_titles
 
 
-def cue_counts(text: str, generic_titles=()) -> dict[str, int]:
-    counts = {name: len(pattern.findall(text)) for name, pattern in CUES.items()}
-    generic = sum(_is_generic_title(t, generic_titles) for t in CUES["title"].findall(text))
-    counts["title"] -= generic
-    counts[GENERIC_TITLE_CUE] = generic
-    counts[ANCHORED_CUE] = int(any(counts[c] for c in ANCHOR_CUES + ("actor_act",)))
+def _anchored(text: str, generic_titles) -> bool:
+    """Whether any anchoring cue is present, looking no further than the first one found."""
+    for name in ANCHORED_BY:
+        if name == "title":
+            if any(not _is_generic_title(t, generic_titles) for t in CUES["title"].findall(text)):
+                return True
+        elif CUES[name].search(text):
+            return True
+    return False
+
+
+def cue_counts(text: str, generic_titles=(), names=CUE_NAMES) -> dict[str, int]:
+    """The counts of the named cues (all by default); a model that reads only a few asks for
+    those, and the others are never searched for."""
+    wanted = set(names)
+    needed = {name for name in wanted if name in CUES}
+    if GENERIC_TITLE_CUE in wanted:
+        needed.add("title")
+    counts = {name: len(CUES[name].findall(text)) for name in needed if name != "title"}
+    if "title" in needed:
+        titles = CUES["title"].findall(text)
+        generic = sum(_is_generic_title(t, generic_titles) for t in titles)
+        counts["title"] = len(titles) - generic
+        counts[GENERIC_TITLE_CUE] = generic
+    if ANCHORED_CUE in wanted:
+        counts[ANCHORED_CUE] = int(_anchored(text, generic_titles))
     return counts
 
 
@@ -179,15 +208,30 @@ def cue_matrix(texts, generic_titles=(), names=CUE_NAMES) -> sparse.csr_matrix:
     """log(1 + count) of the named specificity cues, one row per text. A fitted model passes
     the names it was trained with, so cues added later never shift its columns."""
     rows = [[np.log1p(counts[name]) for name in names]
-            for counts in (cue_counts(normalize(x), generic_titles) for x in texts)]
+            for counts in (cue_counts(normalize(x), generic_titles, names) for x in texts)]
     return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names)))
+
+
+_HASH_BASE = np.uint64(1_000_003)
+_CHECK_BASE = np.uint64(2_147_483_659)
+
+
+def _polynomial_hash(word: str, base: np.uint64) -> int:
+    """The hash `KeywordMatcher` computes with numpy (uint64 arithmetic wraps the same way)."""
+    value = 0
+    for ch in word:
+        value = (value * int(base) + ord(ch)) % (1 << 64)
+    return value
 
 
 class KeywordMatcher:
     """Per area, log(1 + characters of that area's keywords found in a text).
 
-    One pass over the text finds every keyword starting at every position (longest first
-    there); the pattern is compiled on first use and never pickled.
+    A keyword counts once per text, found where it is the longest keyword starting at some
+    position (as a regular expression of the keywords, longest first, tried at every position
+    would find it). All texts are searched at once with numpy: for each keyword length, the
+    hash of every substring of that length is looked up among the keywords' hashes, and each
+    hit is confirmed on the text itself. The tables are built on first use and never pickled.
     """
 
     def __init__(self, keywords: dict[str, list[str]]):
@@ -196,19 +240,58 @@ class KeywordMatcher:
 
     def _matcher(self):
         if self._compiled is None:
-            words = sorted({k for ws in self.keywords.values() for k in ws}, key=len, reverse=True)
-            pattern = re.compile("(?=(" + "|".join(re.escape(k) for k in words) + "))")
-            columns = {k: [j for j, ws in enumerate(self.keywords.values()) if k in ws] for k in words}
-            self._compiled = (pattern, columns)
+            words = sorted({k for ws in self.keywords.values() for k in ws if k}, key=len, reverse=True)
+            # weights[k, j]: the characters keyword k adds to area j's column when found.
+            weights = np.array([[len(k) if k in ws else 0 for ws in self.keywords.values()] for k in words],
+                               dtype=np.float64).reshape(len(words), len(self.keywords))
+            by_length = {}
+            for index, word in enumerate(words):
+                by_length.setdefault(len(word), []).append(
+                    (_polynomial_hash(word, _HASH_BASE), _polynomial_hash(word, _CHECK_BASE), index))
+            tables = []
+            for length in sorted(by_length, reverse=True):
+                first, second, indices = zip(*sorted(by_length[length]))
+                tables.append((length, np.array(first, dtype=np.uint64), np.array(second, dtype=np.uint64),
+                               np.array(indices)))
+            self._compiled = (len(words), sparse.csr_matrix(weights), tables)
         return self._compiled
 
     def matrix(self, texts) -> sparse.csr_matrix:
-        pattern, columns = self._matcher()
-        counts = np.zeros((len(texts), len(self.keywords)))
-        for i, text in enumerate(texts):
-            for keyword in set(pattern.findall(normalize(text))):
-                for j in columns[keyword]:
-                    counts[i, j] += len(keyword)
+        n_words, weights, tables = self._matcher()
+        texts = [normalize(t) for t in texts]
+        codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        doc_of = np.repeat(np.arange(len(texts)), [len(t) for t in texts])
+        taken = np.zeros(len(codes), dtype=bool)  # a longer keyword already starts here
+        # The hash of the substring of each length at each position, built up one length at a
+        # time: hashes[n][i] covers codes[i:i + n].
+        longest = min(tables[0][0], len(codes)) if tables else 0
+        hashes = {}
+        h = np.zeros(len(codes), dtype=np.uint64)
+        for n in range(1, longest + 1):
+            h = h[:len(codes) - n + 1] * _HASH_BASE + codes[n - 1:]
+            hashes[n] = h
+        docs, words = [], []
+        for length, first, second, indices in tables:
+            if length > longest:
+                continue
+            h1 = hashes[length]
+            span = len(h1)
+            at = np.minimum(np.searchsorted(first, h1), len(first) - 1)
+            candidates = np.flatnonzero((first[at] == h1) & (doc_of[:span] == doc_of[length - 1:]) & ~taken[:span])
+            # A second, independent hash confirms each candidate (two 64-bit hashes colliding
+            # by chance is not a concern), computed only where the first one matched.
+            h2 = np.zeros(len(candidates), dtype=np.uint64)
+            for k in range(length):
+                h2 = h2 * _CHECK_BASE + codes[candidates + k]
+            hit = candidates[second[at[candidates]] == h2]
+            taken[hit] = True
+            docs.append(doc_of[hit])
+            words.append(indices[at[hit]])
+        docs = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+        words = np.concatenate(words) if words else np.zeros(0, dtype=np.int64)
+        found = sparse.csr_matrix((np.ones(len(docs)), (docs, words)), shape=(len(texts), n_words))
+        found.data[:] = 1.0  # a keyword counts once per text, however often it occurs
+        counts = (found @ weights).toarray()
         return sparse.csr_matrix(np.log1p(counts))
 
     def __getstate__(self):

@@ -16,7 +16,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from pathlib import Path
 
-from fazhi.featurize import ANCHOR_CUES, cue_counts
+from fazhi.featurize import ANCHOR_CUES, ANCHORED_BY, cue_counts
 from fazhi.labels import LabelledUnit, SourceDocument, check_documents_listed, load_documents
 from fazhi.model import CONCRETE, SLOGAN, build_pipeline, combine_with_structure, section_means
 from fazhi.paths import REPORTS_DIR
@@ -158,7 +158,7 @@ def candidates(task: str, taxonomy: Taxonomy, *, C: float = 0.5, max_df: float =
     return [Candidate("baseline: majority class", MajorityBaseline()),
             Candidate("rule: anchor cues", CueRuleBaseline(taxonomy.generic_titles)),
             Candidate("rule: anchor cues + named actor's act",
-                      CueRuleBaseline(taxonomy.generic_titles, ANCHOR_CUES + ("actor_act",))),
+                      CueRuleBaseline(taxonomy.generic_titles, ANCHORED_BY)),
             model("anchor"), model("word"), model("char"), model("word+char"),
             model("word+cues"), model("char+cues"), model("word+char+cues")]
 

@@ -40,7 +40,7 @@ from openpyxl.utils import get_column_letter
 
 from fazhi.batch import STATUS_CACHED, STATUS_ERROR, STATUS_SCORED
 from fazhi.paths import CJK_FONT_FILE
-from fazhi.scoring import VERDICT_LABELS, VERDICT_SCORED
+from fazhi.scoring import VERDICT_LABELS
 from fazhi.taxonomy import Taxonomy, load_taxonomy
 
 CSV_NAME = "scores.csv"

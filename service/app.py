@@ -51,6 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         DATABASE=os.environ.get("FAZHI_DB", str(DEFAULT_DATABASE_FILE)),
         MAX_CONTENT_LENGTH=_max_upload_bytes(),
         HISTORY_PAGE_SIZE=20,
+        # Units a result page lists at once (an annual report has 100–600).
+        SENTENCES_PAGE_SIZE=500,
     )
     if test_config:
         app.config.from_mapping(test_config)

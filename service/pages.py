@@ -47,7 +47,9 @@ def report(report_id: int):
     record = _store().get(report_id)
     if record is None:
         abort(404)
-    view = report_view(record["result"], current_app.extensions["fazhi_taxonomy"])
+    view = report_view(record["result"], current_app.extensions["fazhi_taxonomy"],
+                       page=request.args.get("page", 1, type=int),
+                       page_size=current_app.config["SENTENCES_PAGE_SIZE"])
     return render_template("report.html", record=record, result=record["result"], view=view)
 
 

@@ -38,15 +38,20 @@ class ReportView:
     missing: list[tuple[str, str]]         # (area id, name)
     slogan_heavy: list[tuple[str, str]]
     areas: list[tuple[str, dict]]          # (area id, the result's area entry), taxonomy order
-    sentences: list[SentenceRow]
-    filter_options: list[AreaOption]
+    sentences: list[SentenceRow]          # the rows of this page only
+    filter_options: list[AreaOption]      # counts over the whole report
+    total_sentences: int = 0
+    page: int = 1
+    pages: int = 1
 
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
-def report_view(result: dict, taxonomy: Taxonomy) -> ReportView:
+def report_view(result: dict, taxonomy: Taxonomy, page: int = 1, page_size: int | None = None) -> ReportView:
+    """What the result page shows; its list of units is paged (`page_size` rows a page, all
+    when None), so that a long report costs a bounded page, not one of its whole length."""
     names = taxonomy.names()
     colours = {area_id: i for i, area_id in enumerate(taxonomy.area_ids)}
 
@@ -62,12 +67,18 @@ def report_view(result: dict, taxonomy: Taxonomy) -> ReportView:
             category=category, mark=CATEGORY_MARKS.get(category) or KIND_MARKS.get(unit.get("kind"))))
     counts = Counter(row.area_id for row in rows)
     options = [AreaOption(a, name(a), counts[a]) for a in sorted(counts, key=lambda a: colours.get(a, len(colours)))]
+    size = page_size or max(1, len(rows))
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(1, page), pages)
     return ReportView(
         verdict_label=VERDICT_LABELS.get(result["verdict"], result["verdict"]),
         chart=area_chart(result),
         missing=[(a, name(a)) for a in result.get("missing_areas") or ()],
         slogan_heavy=[(a, name(a)) for a in result.get("slogan_heavy_areas") or ()],
         areas=list(result["areas"].items()),
-        sentences=rows,
+        sentences=rows[(page - 1) * size:page * size],
         filter_options=options,
+        total_sentences=len(rows),
+        page=page,
+        pages=pages,
     )

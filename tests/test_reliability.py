@@ -214,3 +214,20 @@ def test_ten_thousand_form_fields_are_named_as_such(client):
     response = client.post("/", data={f"f{i}": "x" for i in range(10_000)}, content_type="multipart/form-data")
     assert response.status_code == 413
     assert "表单字段过多" in response.get_data(as_text=True)
+
+
+# --- a long report's result page is paged -----------------------------------------------------
+
+def test_a_long_reports_page_lists_its_units_a_page_at_a_time(app, client):
+    app.config["SENTENCES_PAGE_SIZE"] = 100
+    text = next(REPORTS_DIR.glob("003_*.txt")).read_text(encoding="utf-8")  # the plan: ~900 units
+    report_id = client.post("/api/v1/score", json={"text": text}).get_json()["id"]
+    units = len(app.extensions["fazhi_store"].get(report_id)["result"]["sentences"])
+    pages = -(-units // 100)
+    first = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert first.count('class="sentence ') == 100 and f"第 1 / {pages} 页" in first
+    assert f"全部领域（{units}）" in first and 'id="next-page"' in first and 'id="prev-page"' not in first
+    last = client.get(f"/reports/{report_id}?page={pages}").get_data(as_text=True)
+    assert last.count('class="sentence ') == units - 100 * (pages - 1) and f'start="{100 * (pages - 1) + 1}"' in last
+    beyond = client.get(f"/reports/{report_id}?page=9999").get_data(as_text=True)
+    assert f"第 {pages} / {pages} 页" in beyond  # clamped, not an error

@@ -7,6 +7,7 @@ app in a worker.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -18,7 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import LimitRequestHeaders, ParseException, UnsupportedTransferCoding
+from gunicorn.workers.gthread import ThreadWorker
 
 from service.app import create_app
 
@@ -33,6 +37,32 @@ WORKER_TIMEOUT = 120
 THREADS_PER_WORKER = 16
 # Seconds a keep-alive connection may sit idle between requests.
 KEEPALIVE_SECONDS = 5
+
+
+class ServiceWorker(ThreadWorker):
+    """gunicorn's threaded worker, answering the requests gunicorn cannot parse itself
+    (malformed Content-Length, oversized headers…) the way the service answers bad input, as
+    JSON with a Chinese and English message, instead of gunicorn's English HTML page."""
+
+    def handle_error(self, req, client, addr, exc):
+        if isinstance(exc, LimitRequestHeaders):
+            status, reason = 431, "Request Header Fields Too Large"
+        elif isinstance(exc, UnsupportedTransferCoding):
+            status, reason = 501, "Not Implemented"
+        elif isinstance(exc, ParseException):
+            status, reason = 400, "Bad Request"
+        else:  # a fault of the service: gunicorn logs it and answers 500 as it does
+            return super().handle_error(req, client, addr, exc)
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        body = json.dumps({"error": {"code": "malformed_request",
+                                     "message": f"请求格式无效 / malformed request: {exc}"}},
+                          ensure_ascii=False).encode("utf-8")
+        head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+                f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n")
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + body)
+        except Exception:  # the client is gone: nothing to tell it
+            self.log.debug("Failed to send error message.")
 
 
 class _Server(BaseApplication):
@@ -65,7 +95,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
     _Server(app, {
         "bind": bind_address(host, port),
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": ServiceWorker,
         "threads": THREADS_PER_WORKER,
         "keepalive": KEEPALIVE_SECONDS,
         "preload_app": True,

@@ -87,3 +87,25 @@ def test_ten_slow_clients_leave_the_service_answering(server):
             sock.close()
         for t in tricklers:
             t.join(timeout=5)
+
+
+def _raw(address, request: bytes) -> bytes:
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"POST /api/v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+    (b"GET /api/v1/model HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+])
+def test_requests_gunicorn_cannot_parse_are_answered_like_other_bad_input(server, request_bytes, status):
+    answer = _raw(_address(server), request_bytes)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode())
+    assert b"application/json" in head
+    error = json.loads(body.decode("utf-8"))["error"]
+    assert error["code"] == "malformed_request" and "请求格式无效" in error["message"]

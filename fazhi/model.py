@@ -60,6 +60,17 @@ def section_means(own: np.ndarray, sections: Sequence[str]) -> np.ndarray:
     return means
 
 
+def structure_parts(predict_proba, texts: Sequence[str], contexts: Sequence[str]):
+    """What the report's structure mixes for each text: its own probabilities, its section
+    outline's (each distinct outline classified once; zeros without one), the average of its
+    section (the texts that share its outline), and whether it has an outline."""
+    own = predict_proba(list(texts))
+    distinct = sorted({c for c in contexts if c})
+    by_context = dict(zip(distinct, predict_proba(distinct))) if distinct else {}
+    outline = np.array([by_context[c] if c else np.zeros(own.shape[1]) for c in contexts]).reshape(own.shape)
+    return own, outline, section_means(own, contexts), np.array([bool(c) for c in contexts], dtype=bool)
+
+
 def combine_with_structure(own: np.ndarray, context: np.ndarray, section: np.ndarray, has_context: np.ndarray,
                            context_weight: float, section_weight: float = 0.0) -> np.ndarray:
     """Mix a sentence's area probabilities with its section outline's and with the average of
@@ -103,17 +114,11 @@ class SentenceClassifier:
     def area_scores(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> np.ndarray:
         """Area probabilities, mixed with each non-empty context's (its section outline) and
         with the average of the texts that share that context (its section)."""
-        own = self._area_proba(texts)
         section_weight = getattr(self, "section_weight", 0.0)  # absent from older model files
-        if not contexts or (self.context_weight <= 0 and section_weight <= 0):
-            return own
-        distinct = sorted({c for c in contexts if c})
-        if not distinct:
-            return own
-        by_context = dict(zip(distinct, self._area_proba(distinct)))
-        context = np.array([by_context[c] if c else np.zeros(len(self.area_ids)) for c in contexts])
-        return combine_with_structure(own, context, section_means(own, contexts),
-                                      np.array([bool(c) for c in contexts]), self.context_weight, section_weight)
+        if not contexts or not any(contexts) or (self.context_weight <= 0 and section_weight <= 0):
+            return self._area_proba(texts)
+        own, outline, section, has_context = structure_parts(self._area_proba, texts, contexts)
+        return combine_with_structure(own, outline, section, has_context, self.context_weight, section_weight)
 
     def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[dict]:
         """One dict per text: text, area, area_scores, category, concrete_prob."""

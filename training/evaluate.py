@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fazhi.featurize import ANCHOR_CUES, ANCHORED_BY, cue_counts
 from fazhi.labels import LabelledUnit, SourceDocument, check_documents_listed, load_documents
-from fazhi.model import CONCRETE, SLOGAN, build_pipeline, combine_with_structure, section_means
+from fazhi.model import CONCRETE, SLOGAN, build_pipeline, combine_with_structure, structure_parts
 from fazhi.paths import REPORTS_DIR
 from fazhi.splitter import section_contexts, split_units
 from fazhi.taxonomy import Taxonomy
@@ -140,12 +140,9 @@ class Candidate:
     feature_set: str | None = None  # None for baselines, which are never kept
 
 
-def candidates(task: str, taxonomy: Taxonomy, *, C: float = 0.5, max_df: float = 1.0, char_ngram_max: int = 3,
-               make=None) -> list[Candidate]:
-    """Rules, baselines and the TF-IDF variants compared for one task (`make` builds a pipeline
-    from a feature set; by default with the given hyperparameters)."""
-    make = make or (lambda fs: build_pipeline(fs, C=C, max_df=max_df, char_ngram_max=char_ngram_max))
-
+def candidates(task: str, taxonomy: Taxonomy, make=build_pipeline) -> list[Candidate]:
+    """Rules, baselines and the TF-IDF variants compared for one task; `make` builds an
+    unfitted pipeline from a feature set (training passes one with the run's hyperparameters)."""
     def model(feature_set):
         return Candidate(feature_set, make(feature_set), feature_set)
     if task == "area":
@@ -180,17 +177,19 @@ class CVResult:
     by_kind: dict = field(default_factory=dict)  # document kind → pooled macro_f1, interval, accuracy, n
 
 
-def _held_out_folds(estimator, data: TaskData):
-    """For each document with evaluation units: the estimator fitted on all other documents,
-    then that document's evaluation texts, labels and documents, and their mask."""
+def _held_out_folds(estimator, data: TaskData, exclude: str | None = None):
+    """For each document with evaluation units (other than `exclude`, whose units neither
+    train nor test): the estimator fitted on all other documents, then that document's
+    evaluation texts, labels and documents, and their mask."""
     texts = np.array(data.texts, dtype=object)
     labels = np.array(data.labels, dtype=object)
     docs = np.array(data.docs)
-    for doc in sorted(set(data.docs)):
+    for doc in sorted(set(data.docs) - {exclude}):
         test = (docs == doc) & data.evaluate
         if not test.any():
             continue
-        fitted = clone(estimator).fit(list(texts[docs != doc]), list(labels[docs != doc]))
+        train = (docs != doc) & (docs != exclude)
+        fitted = clone(estimator).fit(list(texts[train]), list(labels[train]))
         yield fitted, list(texts[test]), list(labels[test]), list(docs[test]), test
 
 
@@ -297,19 +296,14 @@ def _structured_predictions(fitted, data: TaskData, test: np.ndarray, grid) -> d
     texts = [data.texts[i] for i in in_doc]
     contexts = [data.contexts[i] if data.contexts else "" for i in in_doc]
     classes = list(fitted.classes_)
-    own = fitted.predict_proba(texts)
-    needs_structure = any(w != (0.0, 0.0) for w in grid)
-    if needs_structure:
-        distinct = sorted({c for c in contexts if c})
-        by_context = dict(zip(distinct, fitted.predict_proba(distinct))) if distinct else {}
-        outline = np.array([by_context[c] if c else np.zeros(len(classes)) for c in contexts])
-        section = section_means(own, contexts)
-        has_context = np.array([bool(c) for c in contexts])
+    if any(w != (0.0, 0.0) for w in grid):
+        own, outline, section, has_context = structure_parts(fitted.predict_proba, texts, contexts)
+    else:
+        own = fitted.predict_proba(texts)
     rows = [k for k, i in enumerate(in_doc) if test[i]]
     out = {}
     for wc, ws in grid:
-        mixed = (combine_with_structure(own, outline, section, has_context, wc, ws)
-                 if needs_structure and (wc or ws) else own)
+        mixed = combine_with_structure(own, outline, section, has_context, wc, ws) if (wc or ws) else own
         out[(wc, ws)] = [classes[j] for j in mixed[rows].argmax(axis=1)]
     return out
 
@@ -317,17 +311,10 @@ def _structured_predictions(fitted, data: TaskData, test: np.ndarray, grid) -> d
 def lodo_grid(make, data: TaskData, feature_set: str, grid=NO_STRUCTURE, exclude: str | None = None):
     """Leave-one-document-out over the evaluation documents other than `exclude` (whose units
     neither train nor test): pooled truth, documents, and predictions under each setting."""
-    docs = np.array(data.docs)
-    labels = np.array(data.labels, dtype=object)
     y_true, y_docs, predicted = [], [], {w: [] for w in grid}
-    for doc in sorted(set(data.docs) - {exclude}):
-        test = (docs == doc) & data.evaluate
-        if not test.any():
-            continue
-        train = (docs != doc) & (docs != exclude)
-        fitted = make(feature_set).fit([data.texts[i] for i in np.where(train)[0]], list(labels[train]))
-        y_true.extend(labels[test])
-        y_docs.extend(docs[test])
+    for fitted, _, labels, docs, test in _held_out_folds(make(feature_set), data, exclude):
+        y_true.extend(labels)
+        y_docs.extend(docs)
         for w, preds in _structured_predictions(fitted, data, test, grid).items():
             predicted[w].extend(preds)
     return y_true, y_docs, predicted

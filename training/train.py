@@ -107,9 +107,8 @@ def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
         units = [u for u in units if u.source != AUTHORED_SOURCE]
     area_data, category_data = evaluate.build_tasks(units)
     make = model_factory(args)
-    hyper = dict(C=args.C, max_df=args.max_df, char_ngram_max=args.char_ngram_max)
-    area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, make=make, **hyper))
-    category_results = evaluate.compare(category_data, evaluate.candidates("category", taxonomy, make=make, **hyper))
+    area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, make))
+    category_results = evaluate.compare(category_data, evaluate.candidates("category", taxonomy, make))
     area_nested = evaluate.nested_lodo(make, area_data, _feature_sets(args.area_features, AREA_FEATURE_SETS,
                                                                       area_results), evaluate.STRUCTURE_GRID)
     category_nested = evaluate.nested_lodo(make, category_data, _feature_sets(

@@ -6,6 +6,8 @@
     fazhi serve [--host H] [--port P]   the web pages and JSON API under gunicorn
     fazhi batch DIR --out OUTDIR        every report of a folder: tables, charts, summary page
     fazhi history prune --older-than DAYS | --keep N   delete old reports from the history
+    fazhi users add NAME | token NAME | list           reviewer accounts of the service
+    fazhi labels export --db fazhi.db --out data/labels/   reviewers' decisions as labels
 """
 from __future__ import annotations
 
@@ -191,24 +193,92 @@ def cmd_batch(args) -> int:
     return 0
 
 
-def cmd_history_prune(args) -> int:
+def _history_store(db: str | None, *, must_exist: bool = True):
+    """The service's history database (--db, else $FAZHI_DB, else the default), opened."""
     from fazhi.paths import DEFAULT_DATABASE_FILE
     from fazhi.storage import ReportStore, StoreError
 
+    path = Path(db or os.environ.get("FAZHI_DB") or DEFAULT_DATABASE_FILE)
+    if must_exist and not path.is_file():
+        raise CLIError(f"no history database at {path}")
+    try:
+        return path, ReportStore(path)
+    except StoreError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def cmd_history_prune(args) -> int:
     if args.older_than is None and args.keep is None:
         raise CLIError("say what to prune: --older-than DAYS and/or --keep N")
     if (args.older_than is not None and args.older_than < 0) or (args.keep is not None and args.keep < 0):
         raise CLIError("--older-than and --keep take numbers of at least 0")
-    path = Path(args.db or os.environ.get("FAZHI_DB") or DEFAULT_DATABASE_FILE)
-    if not path.is_file():
-        raise CLIError(f"no history database at {path}")
+    path, store = _history_store(args.db)
+    before = store.count()
+    deleted = store.prune(older_than_days=args.older_than, keep=args.keep, vacuum=args.vacuum)
+    print(f"{path}: deleted {deleted} of {before} reports, {before - deleted} kept (reviewed reports are kept)")
+    return 0
+
+
+# Reviewer names: what a person types in a login form, nothing that needs escaping.
+REVIEWER_NAME = re.compile(r"^[\w.\-@\u4e00-\u9fff]{1,64}$")
+MIN_PASSWORD_CHARS = 10
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        import getpass
+
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise CLIError("the two passwords differ")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise CLIError(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    return password
+
+
+def cmd_users(args) -> int:
+    path, store = _history_store(args.db, must_exist=args.users_command == "add")
+    if args.users_command == "list":
+        for name in store.reviewers():
+            print(name)
+        return 0
+    if not REVIEWER_NAME.match(args.name):
+        raise CLIError("a reviewer name is 1–64 letters, digits, Chinese characters or . - _ @")
+    if args.users_command == "add":
+        existed = args.name in store.reviewers()
+        store.add_reviewer(args.name, _read_password(args.password_stdin))
+        print(f"{path}: reviewer {args.name} {'has a new password' if existed else 'added'}")
+        return 0
     try:
-        store = ReportStore(path)
-        before = store.count()
-        deleted = store.prune(older_than_days=args.older_than, keep=args.keep, vacuum=args.vacuum)
-    except StoreError as exc:
+        token = store.new_token(args.name)
+    except KeyError:
+        raise CLIError(f"no reviewer {args.name!r} in {path}: add it first (fazhi users add {args.name})") from None
+    print(token)
+    print(f"the API token of {args.name}, shown once; send it as 'Authorization: Bearer TOKEN'", file=sys.stderr)
+    return 0
+
+
+def cmd_labels_export(args) -> int:
+    from fazhi.labels import LabelError
+    from fazhi.review import export_labels
+
+    path, store = _history_store(args.db)
+    out = Path(args.out)
+    documents = Path(args.documents) if args.documents else out.parent / "documents.yaml"
+    if not documents.is_file():
+        raise CLIError(f"no document list at {documents}: give --documents FILE")
+    try:
+        summary = export_labels(store, out, documents)
+    except LabelError as exc:
         raise CLIError(str(exc)) from exc
-    print(f"{path}: deleted {deleted} of {before} reports, {before - deleted} kept")
+    for line in summary.lines():
+        print(line)
+    for file in summary.files:
+        print(f"wrote {file}")
+    if summary.files:
+        print(f"documents registered in {documents}")
     return 0
 
 
@@ -253,6 +323,26 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--vacuum", action="store_true", help="then give the freed space back to the disk")
     prune.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
     prune.set_defaults(handler=cmd_history_prune)
+
+    users = commands.add_parser("users", help="reviewer accounts of the service (who may correct)")
+    users_commands = users.add_subparsers(dest="users_command", required=True)
+    add = users_commands.add_parser("add", help="add a reviewer, or set a new password (asked for twice)")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+    token = users_commands.add_parser("token", help="print a new API token for a reviewer (the old one stops working)")
+    token.add_argument("name")
+    users_commands.add_parser("list", help="the reviewers' names")
+    for sub in users_commands.choices.values():
+        sub.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
+    users.set_defaults(handler=cmd_users)
+
+    labels = commands.add_parser("labels", help="labelled data")
+    labels_commands = labels.add_subparsers(dest="labels_command", required=True)
+    export = labels_commands.add_parser("export", help="write reviewers' decisions as labels (source: review)")
+    export.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
+    export.add_argument("--out", default="data/labels", help="labels folder (default: data/labels)")
+    export.add_argument("--documents", help="document list to register the reports in (default: OUT/../documents.yaml)")
+    export.set_defaults(handler=cmd_labels_export)
     return parser
 
 

@@ -93,7 +93,8 @@ def _check(row: dict, where: str, taxonomy: Taxonomy) -> LabelledUnit:
                         start=int(row["start"]) if str(row.get("start", "")).strip().isdigit() else None)
 
 
-def _key(text: str) -> str:
+def normalized_key(text: str) -> str:
+    """The identity of a sentence across label files: normalized, without whitespace."""
     return "".join(normalize(text).split())
 
 
@@ -102,10 +103,12 @@ def label_files(directory: Path = LABELS_DIR) -> list[Path]:
                   if p.is_file() and p.suffix in (".jsonl", ".csv"))
 
 
-def load_labels(directory: Path = LABELS_DIR, taxonomy: Taxonomy | None = None) -> list[LabelledUnit]:
-    """All labelled units, validated; raises LabelError naming the file and line."""
+def load_labels(directory: Path = LABELS_DIR, taxonomy: Taxonomy | None = None,
+                files: list[Path] | None = None) -> list[LabelledUnit]:
+    """All labelled units (of `files` only, when given), validated; raises LabelError naming
+    the file and line."""
     taxonomy = taxonomy or load_taxonomy()
-    files = label_files(directory)
+    files = label_files(directory) if files is None else files
     if not files:
         raise LabelError(f"{directory}: no label files (*.jsonl, *.csv)")
     units: list[LabelledUnit] = []
@@ -113,12 +116,12 @@ def load_labels(directory: Path = LABELS_DIR, taxonomy: Taxonomy | None = None) 
     for path in files:
         for number, row in _rows(path):
             unit = _check(row, f"{path}:{number}", taxonomy)
-            earlier = seen.get(_key(unit.text))
+            earlier = seen.get(normalized_key(unit.text))
             if earlier and (earlier.area, earlier.category) != (unit.area, unit.category):
                 raise LabelError(
                     f"{unit.where}: the same sentence is labelled {unit.area}/{unit.category} here "
                     f"and {earlier.area}/{earlier.category} at {earlier.where}: {unit.text[:40]}")
-            seen.setdefault(_key(unit.text), unit)
+            seen.setdefault(normalized_key(unit.text), unit)
             units.append(unit)
     return units
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from fazhi.classify import classify_sentences
 from fazhi.paths import MODEL_CARD_FILE
 from fazhi.storage import StoreError
 from service.errors import ServiceError
+from service.auth import require_reviewer
 from service.openapi import OPENAPI
+from service.presentation import figures
+from service.review import record_decision
 from service.submissions import from_text, from_upload, score_and_store
 
 bp = Blueprint("api", __name__)
@@ -61,7 +64,54 @@ def score():
         raise _bad_request("missing_field", "需要 multipart 字段 file，或 JSON {\"text\": ...} / "
                                             "send a multipart field 'file' or JSON {\"text\": ...}")
     report_id, result = score_and_store(submission)
-    return jsonify({**result, "id": report_id})
+    return jsonify(_paged_result(report_id, result, page=1))
+
+
+# Units a JSON result lists at once: the figures and evidence always, the units a page at a
+# time (GET /api/v1/reports/{id}?page=N), so an answer stays small for the longest report.
+API_UNITS_PAGE_SIZE = 500
+
+
+def _paged_result(report_id: int, result: dict, page: int) -> dict:
+    units = result["sentences"]
+    pages = max(1, -(-len(units) // API_UNITS_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    start = (page - 1) * API_UNITS_PAGE_SIZE
+    following = url_for("api.report", report_id=report_id, page=page + 1) if page < pages else None
+    return {**result, "sentences": units[start:start + API_UNITS_PAGE_SIZE], "id": report_id,
+            "sentences_page": {"page": page, "pages": pages, "page_size": API_UNITS_PAGE_SIZE,
+                               "total": len(units), "first_index": start, "next": following}}
+
+
+def _stored(report_id: int) -> dict:
+    record = current_app.extensions["fazhi_store"].get(report_id)
+    if record is None:
+        raise ServiceError(404, "not_found", "报告不存在 / no such report")
+    return record
+
+
+@bp.get("/api/v1/reports/<int:report_id>")
+def report(report_id: int):
+    """A stored result, its units a page at a time, with the reviewers' decisions and figures."""
+    record = _stored(report_id)
+    decisions = current_app.extensions["fazhi_store"].decisions(report_id)
+    body = _paged_result(report_id, record["result"], request.args.get("page", 1, type=int))
+    body["review"] = {**figures(record["result"], decisions, current_app.extensions["fazhi_taxonomy"]),
+                      "decisions": [decisions[i] for i in sorted(decisions)]}
+    return jsonify(body)
+
+
+@bp.post("/api/v1/reports/<int:report_id>/units/<int:unit_index>")
+def decide(report_id: int, unit_index: int):
+    """A reviewer's decision on one unit (bearer token): {"action": "confirm"} or
+    {"area": ..., "category": ...}."""
+    reviewer = require_reviewer()
+    body = _json_object()
+    decision = record_decision(report_id, unit_index, reviewer, body)
+    record = _stored(report_id)
+    return jsonify({"decision": decision, "figures": figures(
+        record["result"], current_app.extensions["fazhi_store"].decisions(report_id),
+        current_app.extensions["fazhi_taxonomy"])})
 
 
 @bp.post("/api/v1/classify")

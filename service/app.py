@@ -11,19 +11,21 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from fazhi import tokenizer
 from fazhi.model import get_classifier
 from fazhi.paths import DEFAULT_DATABASE_FILE, DEFAULT_MODEL_FILE
 from fazhi.storage import ReportStore
 from fazhi.taxonomy import load_taxonomy
-from service import api, errors, pages
+from service import api, auth, errors, pages, review
 from service.limits import BodyDeadline
 
 DEFAULT_MAX_UPLOAD_MB = 20
 
-# Pages load their script and stylesheet from /static only; nothing else, from nowhere else.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+# Pages load their script and stylesheet from /static only, and the review page's script posts
+# decisions to this site only; nothing else, from nowhere else.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
                            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
@@ -53,9 +55,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         HISTORY_PAGE_SIZE=20,
         # Units a result page lists at once (an annual report has 100–600).
         SENTENCES_PAGE_SIZE=500,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Reviewers' forms stay valid for a working day.
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
     )
     if test_config:
         app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = auth.secret_key(app.instance_path)
     # A pasted report arrives as a form field, which Flask caps separately (500 kB by
     # default): give it the same limit as a file.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
@@ -70,7 +77,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.wsgi_app = BodyDeadline(app.wsgi_app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(review.bp)
     errors.register_error_handlers(app)
+
+    # Every form that writes carries a CSRF token. Exempt: the JSON API, whose writes take a
+    # bearer token and never a cookie, and the anonymous upload form, which has no session
+    # to ride on (anyone may upload).
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)
+    csrf.exempt(pages.upload)
+
+    @app.context_processor
+    def reviewer_in_templates():
+        return {"current_reviewer": auth.current_reviewer()}
 
     @app.after_request
     def security_headers(response):

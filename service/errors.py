@@ -7,6 +7,7 @@ itself may answer 500.
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from fazhi.limits import LimitError
@@ -85,6 +86,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(LimitError)
     def beyond_limits(exc: LimitError):
         return _respond(LIMIT_STATUS.get(exc.code, 422), exc.code, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def forged_form(exc: CSRFError):
+        return _respond(400, "csrf", "表单已失效或来源不明（CSRF 校验失败），请刷新页面后重试 / "
+                                     f"the form's CSRF token is missing or invalid: {exc.description}")
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):

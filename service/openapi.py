@@ -35,7 +35,10 @@ _SCORE_RESULT = {
         "missing_areas": {"type": "array", "items": {"type": "string"}},
         "slogan_heavy_areas": {"type": "array", "items": {"type": "string"}},
         "counts": {"type": "object"},
-        "sentences": {"type": "array", "items": {"$ref": "#/components/schemas/Unit"}},
+        "sentences": {"type": "array", "items": {"$ref": "#/components/schemas/Unit"},
+                      "description": "One page of the units (see sentences_page)."},
+        "sentences_page": {"type": "object", "description": "Which units `sentences` holds: page, pages, "
+                           "page_size, total, first_index, and `next`, the URL of the next page or null."},
         "model_version": {"type": "string"},
         "taxonomy_version": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}},
@@ -90,6 +93,41 @@ OPENAPI: dict = {
                 },
             }
         },
+        "/api/v1/reports/{report_id}": {
+            "get": {
+                "summary": "A stored result: figures and evidence, its units a page at a time, and the "
+                           "reviewers' decisions with the reviewed figures",
+                "parameters": [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                               {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {
+                    "200": {"description": "The result (as from /api/v1/score) with `review`.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScoreResult"}}}},
+                    "404": _error("No such report (code not_found)."),
+                },
+            }
+        },
+        "/api/v1/reports/{report_id}/units/{unit_index}": {
+            "post": {
+                "summary": "A reviewer's decision on one unit: confirm the model's labels or correct them",
+                "security": [{"reviewerToken": []}],
+                "parameters": [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                               {"name": "unit_index", "in": "path", "required": True,
+                                "schema": {"type": "integer", "minimum": 0},
+                                "description": "The unit's position in `sentences` (first_index + position on its page)"}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"action": {"type": "string", "enum": ["confirm", "correct"]},
+                                   "area": {"type": "string"},
+                                   "category": {"type": ["string", "null"], "enum": ["concrete", "slogan", None]}}}}}},
+                "responses": {
+                    "200": {"description": "The stored decision and the model's and reviewed figures.",
+                            "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "400": _error("Unknown area, missing or unknown category (code invalid_field)."),
+                    "403": _error("No valid reviewer token (code forbidden)."),
+                    "404": _error("No such report or unit (code not_found)."),
+                },
+            }
+        },
         "/api/v1/classify": {
             "post": {
                 "summary": "Classify sentences as they are (no splitting, no context)",
@@ -141,6 +179,8 @@ OPENAPI: dict = {
         },
     },
     "components": {
+        "securitySchemes": {"reviewerToken": {"type": "http", "scheme": "bearer",
+                                              "description": "A reviewer's token from `fazhi users token NAME`."}},
         "schemas": {
             "Error": {
                 "type": "object", "required": ["error"],

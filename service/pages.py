@@ -6,7 +6,7 @@ import math
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from service.errors import ServiceError
-from service.presentation import VERDICT_LABELS, percent, report_view
+from service.presentation import VERDICT_LABELS, figures, percent, report_view
 from service.submissions import from_text, from_upload, score_and_store
 
 bp = Blueprint("pages", __name__)
@@ -50,7 +50,9 @@ def report(report_id: int):
     view = report_view(record["result"], current_app.extensions["fazhi_taxonomy"],
                        page=request.args.get("page", 1, type=int),
                        page_size=current_app.config["SENTENCES_PAGE_SIZE"])
-    return render_template("report.html", record=record, result=record["result"], view=view)
+    decisions = _store().decisions(report_id)
+    return render_template("report.html", record=record, result=record["result"], view=view,
+                           figures=figures(record["result"], decisions, current_app.extensions["fazhi_taxonomy"]))
 
 
 @bp.get("/reports")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from fazhi.review import reviewed_result, uncertainty
 from fazhi.scoring import VERDICT_LABELS
 from fazhi.taxonomy import Taxonomy
 from service.chart import AreaChart, area_chart
@@ -82,3 +83,63 @@ def report_view(result: dict, taxonomy: Taxonomy, page: int = 1, page_size: int 
         page=page,
         pages=pages,
     )
+
+
+# --- review --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReviewRow:
+    index: int                 # the unit's position in the report (0-based)
+    text: str
+    kind: str
+    area_id: str               # the model's
+    area_name: str
+    area_prob: float
+    category: str | None
+    concrete_prob: float | None
+    certainty: float           # 0: the model could not decide; 1: sure (fazhi.review.uncertainty)
+    colour: int
+    decided_area: str | None   # the decision in force, if any
+    decided_category: str | None
+    reviewer: str | None
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    @property
+    def area(self) -> str:
+        """The labels in force: the reviewer's where decided, else the model's."""
+        return self.decided_area or self.area_id
+
+    @property
+    def category_in_force(self) -> str | None:
+        return self.decided_category if self.decided_area else self.category
+
+
+def review_rows(result: dict, decisions: dict[int, dict], taxonomy: Taxonomy, indices: list[int]) -> list[ReviewRow]:
+    names = taxonomy.names()
+    colours = {area_id: i for i, area_id in enumerate(taxonomy.area_ids)}
+    rows = []
+    for index in indices:
+        unit = result["sentences"][index]
+        decision = decisions.get(index) or {}
+        rows.append(ReviewRow(
+            index=index, text=unit["text"], kind=unit.get("kind", "body"), area_id=unit["area"],
+            area_name=names.get(unit["area"], unit["area"]),
+            area_prob=float(unit.get("area_scores", {}).get(unit["area"], 0.0)),
+            category=unit.get("category"), concrete_prob=unit.get("concrete_prob"),
+            certainty=uncertainty(unit), colour=colours.get(unit["area"], len(colours)),
+            decided_area=decision.get("new_area"), decided_category=decision.get("new_category"),
+            reviewer=decision.get("reviewer")))
+    return rows
+
+
+def _headline(result: dict) -> dict:
+    return {k: result.get(k) for k in ("score", "coverage", "specificity", "verdict", "missing_areas")}
+
+
+def figures(result: dict, decisions: dict[int, dict], taxonomy: Taxonomy) -> dict:
+    """The model's figures and, where a reviewer has decided any unit, the reviewed ones."""
+    reviewed = _headline(reviewed_result(result, decisions, taxonomy)) if decisions else None
+    return {"model": _headline(result), "reviewed": reviewed, "decided": len(decisions)}

@@ -20,7 +20,9 @@ SERVER_START_TIMEOUT = 60
 
 
 def _without_fazhi_env() -> dict:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FAZHI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAZHI_")}
+    env["FAZHI_SECRET_KEY"] = "a key for tests only"  # not the checkout's instance folder
+    return env
 
 
 @pytest.fixture
@@ -31,6 +33,7 @@ def app(tmp_path, monkeypatch):
         "TESTING": True,
         "DATABASE": str(tmp_path / "fazhi.db"),
         "MAX_CONTENT_LENGTH": TEST_UPLOAD_LIMIT,
+        "SECRET_KEY": "a key for tests only",
     })
 
 

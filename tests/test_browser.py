@@ -84,3 +84,129 @@ def test_upload_through_the_file_picker_and_filter_by_area(live_server, browser,
 
     area_filter.select_by_value("")
     assert visible_areas(browser) == areas
+
+
+# --- review -------------------------------------------------------------------------------
+
+ACTIVE_UNIT = """
+    var unit = document.activeElement;
+    if (!unit || !unit.classList.contains('unit')) { return null; }
+    return {index: Number(unit.dataset.index), kind: unit.dataset.kind, area: unit.dataset.area,
+            category: unit.dataset.category, decided: unit.classList.contains('decided')};
+"""
+REVIEWER, PASSWORD = "审核员", "a long enough password"
+HOSTILE_LINE = "区司法局开展执法检查3次<script>window.hacked=1</script><img src=x onerror=window.hacked=2>，整改问题12个。"
+
+
+def _post_json(url: str, payload: dict, headers: dict | None = None) -> tuple[int, dict]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_a_reviewer_walks_the_least_certain_queue_with_the_keyboard(live_server, browser, report_text, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from fazhi.storage import ReportStore
+
+    status, scored = _post_json(f"{live_server}/api/v1/score", {"text": report_text + "\n" + HOSTILE_LINE})
+    assert status == 200
+    report_id = scored["id"]
+    store = ReportStore(tmp_path / "live.db")  # the server's database (conftest.live_server)
+    store.add_reviewer(REVIEWER, PASSWORD)
+
+    # Anonymous writes are refused, on the page route and on the API.
+    status, body = _post_json(f"{live_server}/api/v1/reports/{report_id}/units/0", {"action": "confirm"})
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    anonymous = urllib.request.Request(f"{live_server}/reports/{report_id}/review/units/0", method="POST",
+                                       data=b"action=confirm", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(anonymous, timeout=60)
+    assert refused.value.code in (400, 403)  # no session: refused by the CSRF check or the reviewer check
+
+    # Log in through the form; the review page opens least certain first.
+    browser.get(f"{live_server}/reports/{report_id}/review")
+    wait = WebDriverWait(browser, PAGE_TIMEOUT)
+    wait.until(ec.visibility_of_element_located((By.ID, "login-form")))
+    browser.find_element(By.ID, "name").send_keys(REVIEWER)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login-submit").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "review-units")))
+    assert f"/reports/{report_id}/review" in browser.current_url
+    model_cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#figures-model td")]
+    assert [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#figures-reviewed td")] == ["—"] * 3
+
+    def active():
+        return browser.execute_script(ACTIVE_UNIT)
+
+    def press(key):
+        ActionChains(browser).send_keys(key).perform()
+
+    def wait_decided(index):
+        try:
+            wait.until(lambda b: "decided" in b.find_element(By.ID, f"unit-{index}").get_attribute("class"))
+        except Exception:
+            raise AssertionError(browser.find_element(By.ID, "review-status").text + str(browser.get_log("browser")))
+
+    # Walk the queue with j; flip the category of the first two body sentences, confirm the third.
+    decided = []
+    for step in range(200):
+        unit = active()
+        assert unit is not None, "the keyboard focus left the units"
+        if unit["kind"] == "body" and unit["category"]:
+            index = unit["index"]
+            if len(decided) < 2:
+                press("s" if unit["category"] == "concrete" else "c")
+            else:
+                press(Keys.ENTER)
+            wait_decided(index)
+            decided.append(index)
+            if len(decided) == 3:
+                break
+            assert active()["index"] != index  # the focus moved on by itself
+        else:
+            press("j")
+    assert len(decided) == 3
+    wait.until(lambda b: b.find_element(By.ID, "decided-count").text == "3")
+    reviewed_cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#figures-reviewed td")]
+    assert "—" not in reviewed_cells and reviewed_cells[2] != model_cells[2]  # specificity moved
+
+    decisions = store.decisions(report_id)
+    assert sorted(decisions) == sorted(decided)
+    changed = [d for d in decisions.values() if d["old_category"] != d["new_category"]]
+    assert len(changed) == 2 and all(d["reviewer"] == REVIEWER for d in decisions.values())
+
+    # The result page shows the reviewed figures beside the model's.
+    browser.get(f"{live_server}/reports/{report_id}")
+    assert browser.find_element(By.ID, "reviewed-specificity").text == reviewed_cells[2]
+
+    # A forged form: the reviewer's own session cookie, but no CSRF token.
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    forged = urllib.request.Request(f"{live_server}/reports/{report_id}/review/units/{decided[0]}", method="POST",
+                                    data=b"action=confirm", headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                                     "Cookie": cookie})
+    with pytest.raises(urllib.error.HTTPError) as csrf:
+        urllib.request.urlopen(forged, timeout=60)
+    assert csrf.value.code == 400
+    assert len(store.decision_history(report_id)) == 3
+
+    # The report's HTML stays text: shown literally, never run.
+    browser.get(f"{live_server}/reports/{report_id}/review?order=document")
+    texts = browser.execute_script("return Array.from(document.querySelectorAll('#review-units .text')).map(e => e.textContent)")
+    assert any("<script>window.hacked=1</script>" in t for t in texts)
+    assert browser.execute_script("return window.hacked === undefined")

@@ -231,3 +231,22 @@ def test_a_long_reports_page_lists_its_units_a_page_at_a_time(app, client):
     assert last.count('class="sentence ') == units - 100 * (pages - 1) and f'start="{100 * (pages - 1) + 1}"' in last
     beyond = client.get(f"/reports/{report_id}?page=9999").get_data(as_text=True)
     assert f"第 {pages} / {pages} 页" in beyond  # clamped, not an error
+
+
+def test_a_long_reports_json_lists_its_units_a_page_at_a_time(app, client):
+    from service.api import API_UNITS_PAGE_SIZE
+
+    text = next(REPORTS_DIR.glob("003_*.txt")).read_text(encoding="utf-8")
+    first = client.post("/api/v1/score", json={"text": text}).get_json()
+    stored = app.extensions["fazhi_store"].get(first["id"])["result"]["sentences"]
+    assert len(stored) > API_UNITS_PAGE_SIZE  # the plan is long enough to need two pages
+    paging = first["sentences_page"]
+    assert paging["total"] == len(stored) and paging["pages"] == -(-len(stored) // API_UNITS_PAGE_SIZE)
+    assert first["sentences"] == stored[:API_UNITS_PAGE_SIZE]
+    collected, following = list(first["sentences"]), paging["next"]
+    while following:
+        page = client.get(following).get_json()
+        assert page["sentences_page"]["first_index"] == len(collected)
+        collected += page["sentences"]
+        following = page["sentences_page"]["next"]
+    assert collected == stored

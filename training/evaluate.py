@@ -404,7 +404,9 @@ def comparison_markdown(e: dict, headline_kind: str) -> str:
         f"Written by `training/train.py`. {len(first.by_document)} labelled documents with evaluation units "
         f"({documents}); each is held out in turn and scored on its `manual` body sentences, predictions pooled.",
         f"Evaluation units: area {int(e['area_data'].evaluate.sum())}, category {int(e['category_data'].evaluate.sum())}. "
-        "Authored sentences and plan-annex rows only ever train.",
+        "Authored sentences, plan-annex rows and reviewers' exported decisions (`source: review`, "
+        "documents of kind `review`) only ever train: a review label is a reviewer's reading of the model's "
+        "own output, so it never enters an evaluation fold, and a reviewed report is never held out.",
         "",
         f"**Headline: the nested figure pooled over the `{headline_kind}` documents.** Inside each fold, the",
         "feature set and the weights of the report's structure are chosen by leave-one-document-out over the",

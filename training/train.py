@@ -19,12 +19,13 @@ import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from fazhi.inference import compile_pipeline
-from fazhi.labels import AUTHORED_SOURCE, LabelError, load_labels, labels_hash
+from fazhi.labels import AUTHORED_SOURCE, LabelError, load_documents, load_labels, labels_hash
 from fazhi.model import SentenceClassifier, build_pipeline
-from fazhi.paths import LABELS_DIR, PROJ_ROOT
+from fazhi.paths import DOCUMENTS_FILE, LABELS_DIR, PROJ_ROOT
 from fazhi.taxonomy import load_taxonomy
 from training import evaluate
 from training.invariance import actor_flip_rates
@@ -46,6 +47,9 @@ COMPARISON_FILE = PROJ_ROOT / "docs" / "model-comparison.md"
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
     parser.add_argument("--labels-dir", type=Path, default=LABELS_DIR)
+    parser.add_argument("--documents", type=Path, default=None,
+                        help="the document list (default: documents.yaml beside the labels folder, "
+                             f"else {DOCUMENTS_FILE.relative_to(PROJ_ROOT)})")
     parser.add_argument("--area-features", default=DEFAULTS["area_features"],
                         help='feature set for the area model, e.g. "word+char+kw"; "auto" chooses by nested CV')
     parser.add_argument("--category-features", default=DEFAULTS["category_features"],
@@ -98,6 +102,13 @@ def model_factory(args: argparse.Namespace):
     return lambda feature_set: build_pipeline(feature_set, **hyper)
 
 
+def documents_file(args: argparse.Namespace) -> Path:
+    if args.documents:
+        return args.documents
+    beside = Path(args.labels_dir).parent / "documents.yaml"
+    return beside if beside.is_file() else DOCUMENTS_FILE
+
+
 def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
     """Every figure of one training run: the plain LODO table of all candidates and rules, and
     the nested figures of the area and category choices (the headline)."""
@@ -105,7 +116,7 @@ def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
     units = load_labels(args.labels_dir, taxonomy)
     if args.without_authored:
         units = [u for u in units if u.source != AUTHORED_SOURCE]
-    area_data, category_data = evaluate.build_tasks(units)
+    area_data, category_data = evaluate.build_tasks(units, load_documents(documents_file(args)))
     make = model_factory(args)
     area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, make))
     category_results = evaluate.compare(category_data, evaluate.candidates("category", taxonomy, make))
@@ -189,12 +200,19 @@ def run(args: argparse.Namespace) -> dict:
                   "data_hash": data_hash, "taxonomy_version": taxonomy.version,
                   "context_weight": area_setting.context_weight, "section_weight": area_setting.section_weight,
                   "without_authored": args.without_authored,
+                  **{f"n_units_{source}": n for source, n in sorted(Counter(u.source for u in units).items())},
                   "evaluation": "nested leave-one-document-out"}
         # `mlflow run` has already logged the entry point's parameters; MLflow refuses re-logging.
         already = mlflow.get_run(active.info.run_id).data.params
         mlflow.log_params({k: v for k, v in params.items() if k not in already})
         mlflow.set_tags({"data_hash": data_hash, "taxonomy_version": taxonomy.version})
         mlflow.log_metrics(metrics)
+        # What the model was fitted on, unit by unit: whose labels (manual, authored, review).
+        with open(tmp / "training-set.jsonl", "w", encoding="utf-8") as fh:
+            for u in units:
+                fh.write(json.dumps({"doc": u.doc, "source": u.source, "kind": u.kind, "text": u.text,
+                                     "area": u.area, "category": u.category}, ensure_ascii=False) + "\n")
+        mlflow.log_artifact(str(tmp / "training-set.jsonl"), "data")
         (tmp / "model-comparison.md").write_text(table, encoding="utf-8")
         mlflow.log_artifact(str(tmp / "model-comparison.md"), "evaluation")
         for name in ("area", "category"):

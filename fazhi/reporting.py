@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import csv
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -182,13 +183,36 @@ def replacing(path: Path) -> Iterator[Path]:
         raise
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Delete the temporaries `replacing` left when its process was killed (its pid is gone)."""
+    removed = []
+    for path in out_dir.glob(".*.tmp"):
+        match = re.fullmatch(r"\..+\.(\d+)\.tmp", path.name)
+        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def check_writable(out_dir: Path) -> None:
-    """Raise OutputError now, before any scoring, if `out_dir` cannot take the outputs."""
+    """Raise OutputError now, before any scoring, if `out_dir` cannot take the outputs; clear
+    what a killed earlier run left half written."""
     probe = out_dir / f".fazhi-write-check.{os.getpid()}"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"ok")
         probe.unlink()
+        remove_stale_temporaries(out_dir)
     except OSError as exc:
         raise OutputError(f"cannot write the outputs to {out_dir}: {exc.strerror or exc}") from exc
 

@@ -1,16 +1,35 @@
-"""A damaged or unwritable history database: one clear line at start-up, 503 from /healthz."""
+"""A damaged or unwritable history database: one clear line at start-up, 503 from /healthz.
+
+And kill -9 while writing never loses or corrupts stored results: a batch killed while it
+replaces its outputs leaves each one whole (the earlier run's or the new one), and a process
+killed inside a write to the history keeps every row committed before.
+"""
 from __future__ import annotations
 
+import contextlib
+import csv
+import inspect
+import io
 import os
+import random
+import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
+from PIL import Image
 
-from fazhi.storage import ReportStore, StoreError
+from fazhi import limits, reporting
+from fazhi.batch import DEFAULT_DB_NAME
+from fazhi.paths import REPORTS_DIR
+from fazhi.storage import ReportStore, StoreError, decode_result
+from fazhi.taxonomy import load_taxonomy
 
 FAZHI = str(Path(sys.executable).with_name("fazhi"))
 
@@ -87,9 +106,6 @@ def test_healthz_reports_the_database_and_503_when_it_cannot_write(app, client, 
 
 # --- bounds on one report (fazhi/limits.py) -----------------------------------------------
 
-from fazhi import limits  # noqa: E402
-from fazhi.paths import REPORTS_DIR  # noqa: E402
-from fazhi.storage import decode_result  # noqa: E402
 
 SHORT_LINES = "\n".join(("法治。" if i % 2 else "甲") for i in range(limits.MAX_UNITS * 2 + 10))
 NESTED_HTML = ("<html><body>" + "<div>" * (limits.MAX_HTML_DEPTH + 50) + "法治政府建设。"
@@ -250,3 +266,245 @@ def test_a_long_reports_json_lists_its_units_a_page_at_a_time(app, client):
         collected += page["sentences"]
         following = page["sentences_page"]["next"]
     assert collected == stored
+
+# --- kill -9 while writing never loses or corrupts stored results ---------------------------
+#
+# The process is frozen (SIGSTOP) the moment the write of interest is seen in progress, the
+# test checks while it is frozen that the write really is in progress, and only then sends
+# SIGKILL: the kill lands in the window every time, instead of at a delay that may miss it.
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+# The outputs of a batch whose districts have one year each (so no year-over-year chart).
+BATCH_OUTPUTS = (reporting.CSV_NAME, reporting.XLSX_NAME, reporting.HTML_NAME, reporting.HEATMAP_NAME,
+                 reporting.SPECIFICITY_NAME)
+KILL_ATTEMPTS = 5          # runs that finish before their write is caught are tried again
+CHILD_TIMEOUT_SECONDS = 120
+
+
+def _child_env() -> dict:
+    """The environment for a child process: it imports this checkout's `fazhi`, not an installed one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAZHI_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
+def _freeze(process: subprocess.Popen) -> bool:
+    """SIGSTOP the child and wait until it has stopped: True, or False if it exited first."""
+    os.kill(process.pid, signal.SIGSTOP)
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    if os.WIFSTOPPED(status):
+        return True
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return False
+
+
+def _kill_frozen(process: subprocess.Popen) -> None:
+    os.kill(process.pid, signal.SIGKILL)  # a stopped process dies at once, where it stopped
+    assert process.wait(timeout=CHILD_TIMEOUT_SECONDS) == -signal.SIGKILL
+
+
+def _assert_complete(path: Path) -> int:
+    """Fail unless `path` is a whole output of its kind; the number of rows, for the CSV."""
+    data = path.read_bytes()
+    assert data, f"{path.name} is empty"
+    if path.suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        rows = list(reader)
+        assert reader.fieldnames == reporting.csv_columns(load_taxonomy())
+        for row in rows:  # a cut line lacks fields (None) or leaves a quote open
+            assert None not in row and None not in row.values(), f"{path.name}: incomplete row {row}"
+            assert row["status"] in reporting.STATUS_LABELS
+        assert data.endswith(b"\r\n")
+        return len(rows)
+    if path.suffix == ".xlsx":
+        workbook = load_workbook(path)
+        assert workbook.sheetnames == [reporting.SHEET_RANKING, reporting.SHEET_MATRIX, reporting.SHEET_ERRORS]
+        workbook.close()
+    elif path.suffix == ".png":
+        assert data.startswith(PNG_SIGNATURE) and data.endswith(PNG_END), f"{path.name} is not a whole PNG"
+        with Image.open(path) as image:
+            image.load()  # decodes every chunk
+    elif path.suffix == ".html":
+        assert data.decode("utf-8").rstrip().endswith("</html>"), f"{path.name} is cut short"
+    return 0
+
+
+def _half_written(path: Path) -> bool:
+    """Whether `path` holds the start of a PNG or XLSX file but not its end."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    if ".png" in path.suffixes:
+        return data.startswith(PNG_SIGNATURE) and not data.endswith(PNG_END)
+    return data.startswith(b"PK") and not zipfile.is_zipfile(io.BytesIO(data))  # the zip directory comes last
+
+
+def _run_batch_killed_while_writing(reports: Path, out: Path, target: str, log: Path) -> subprocess.Popen | None:
+    """`fazhi batch` in a child process, killed while `target` is half written: the process, or
+    None if the write went by before it could be caught (the run then finished normally)."""
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "fazhi.cli", "batch", str(reports), "--out", str(out)],
+                                   stdout=log_file, stderr=subprocess.STDOUT, env=_child_env(), cwd=out.parent)
+    temporary = out / f".{target}.{process.pid}.tmp"  # what `reporting.replacing` writes first
+    try:
+        deadline = time.monotonic() + CHILD_TIMEOUT_SECONDS
+        while process.poll() is None:
+            assert time.monotonic() < deadline, f"fazhi batch still running:\n{log.read_text(errors='replace')}"
+            if _half_written(temporary):
+                if not _freeze(process):
+                    break
+                if _half_written(temporary):  # still half written while frozen: kill it right here
+                    _kill_frozen(process)
+                    return process
+                os.kill(process.pid, signal.SIGCONT)
+            time.sleep(0.0005)
+    finally:
+        if process.returncode is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, log.read_text(errors="replace")
+    return None
+
+
+@pytest.mark.parametrize("target", [reporting.HEATMAP_NAME, reporting.XLSX_NAME])
+def test_batch_killed_while_writing_its_outputs_leaves_every_output_whole(tmp_path, capsys, target):
+    from fazhi.cli import main
+
+    seeds = sorted(REPORTS_DIR.glob("00[012]_*.txt"))  # the three short seed reports
+    reports, out = tmp_path / "reports", tmp_path / "out"
+    reports.mkdir()
+    for seed in seeds[:2]:
+        shutil.copy(seed, reports)
+    assert main(["batch", str(reports), "--out", str(out)]) == 0  # a complete earlier run
+    capsys.readouterr()
+    earlier = {name: (out / name).read_bytes() for name in BATCH_OUTPUTS}
+    assert all(earlier.values())
+    shutil.copy(seeds[2], reports)  # one more report: the new outputs differ from the earlier ones
+
+    for attempt in range(KILL_ATTEMPTS):
+        killed = _run_batch_killed_while_writing(reports, out, target, tmp_path / f"batch-{attempt}.log")
+        if killed is not None:
+            break
+    else:
+        pytest.fail(f"{KILL_ATTEMPTS} runs finished before the write of {target} could be caught")
+
+    # The kill landed while the target was half written: its temporary is left behind so ...
+    stale = out / f".{target}.{killed.pid}.tmp"
+    assert _half_written(stale)
+    # ... and the output itself is still the earlier run's, byte for byte.
+    assert (out / target).read_bytes() == earlier[target]
+    for name in BATCH_OUTPUTS:  # each one the earlier run's or the new run's, whole
+        rows = _assert_complete(out / name)
+        if name == reporting.CSV_NAME:
+            assert rows in (2, 3)
+    # The report scored before the outputs were begun is kept, and the database is sound.
+    store = ReportStore(out / DEFAULT_DB_NAME)
+    assert store.count() == 3
+    assert all(store.get(r["id"])["result"]["score"] is not None for r in store.list())
+
+    # Running it again finishes the job from the database and removes the stale temporary.
+    assert main(["batch", str(reports), "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert stdout.startswith("3 reports: 0 scored, 3 cached, 0 errors"), stdout
+    assert ".tmp" not in stdout
+    for name in BATCH_OUTPUTS:
+        assert f"wrote {out / name}" in stdout
+    assert _assert_complete(out / reporting.CSV_NAME) == 3
+    for name in BATCH_OUTPUTS:
+        _assert_complete(out / name)
+    leftovers = {p.name for p in out.iterdir()} - {*BATCH_OUTPUTS, DEFAULT_DB_NAME,
+                                                   f"{DEFAULT_DB_NAME}-wal", f"{DEFAULT_DB_NAME}-shm"}
+    assert leftovers == set() and not stale.exists()  # the killed run's temporary is cleared, nothing new left
+
+
+def history_result(i: int) -> dict:
+    """Row i: its number and 48 KB of incompressible text, so each insert writes a dozen pages."""
+    return {"verdict": "scored", "score": float(i % 100), "model_version": "kill-test", "i": i,
+            "pad": random.Random(i).randbytes(24 * 1024).hex()}
+
+
+# A child process adds rows as fast as it can and logs each one after `add` has returned
+# (committed); a row's content follows from its number, so every row read back can be checked.
+_HISTORY_WRITER = "import random\n\n" + inspect.getsource(history_result) + '''
+import sys
+
+from fazhi import storage
+
+store = storage.ReportStore(sys.argv[1])
+with open(sys.argv[2], "w", encoding="utf-8") as log:
+    log.write(storage.__file__ + "\\n")
+    log.flush()
+    for i in range(10**9):
+        store.add(history_result(i), content_hash=f"{i:064x}", title=f"报告{i}", filename=f"{i}.txt",
+                  source="kill-test")
+        log.write(f"{i}\\n")
+        log.flush()
+'''
+MIN_COMMITTED = 30
+FREEZE_TRIES = 500
+
+
+def _holds_write_lock(db: Path) -> bool:
+    """Whether another connection holds the database's write lock (nothing is written)."""
+    with contextlib.closing(sqlite3.connect(db, timeout=0, isolation_level=None)) as conn:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return True
+            raise
+        conn.execute("ROLLBACK")
+        return False
+
+
+def test_history_killed_mid_write_keeps_every_committed_row(tmp_path):
+    db, log = tmp_path / "history.db", tmp_path / "committed.log"
+    with open(tmp_path / "writer.err", "wb") as err:
+        process = subprocess.Popen([sys.executable, "-c", _HISTORY_WRITER, str(db), str(log)],
+                                   stdout=subprocess.DEVNULL, stderr=err, env=_child_env(), cwd=tmp_path)
+    pause = random.Random(0)
+    try:
+        deadline = time.monotonic() + CHILD_TIMEOUT_SECONDS
+        while not log.exists() or log.read_text(encoding="utf-8").count("\n") <= MIN_COMMITTED:
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "writer.err").read_text()
+            time.sleep(0.01)
+        for _ in range(FREEZE_TRIES):
+            assert _freeze(process), (tmp_path / "writer.err").read_text()
+            if _holds_write_lock(db):  # frozen inside a write transaction: kill it there
+                _kill_frozen(process)
+                break
+            os.kill(process.pid, signal.SIGCONT)
+            time.sleep(pause.uniform(0, 0.005))
+        else:
+            pytest.fail(f"the writer was never caught inside a write transaction in {FREEZE_TRIES} tries")
+    finally:
+        if process.returncode is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+    module_file, *lines = log.read_text(encoding="utf-8").split("\n")[:-1]  # whole lines only
+    assert Path(module_file).resolve().is_relative_to(REPO_ROOT)  # the child ran this checkout's code
+    committed = [int(line) for line in lines]
+    assert len(committed) >= MIN_COMMITTED and committed == list(range(len(committed)))
+
+    store = ReportStore(db)  # opens: quick_check passes
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    stored = {}
+    for summary in store.list(limit=10**6):
+        record = store.get(summary["id"])
+        i = record["result"]["i"]
+        assert record["result"] == history_result(i) and record["content_hash"] == f"{i:064x}"
+        stored[i] = record
+    # Every committed row is there, intact; the row being written when killed is there or not.
+    assert set(committed) <= set(stored) <= {*committed, len(committed)}
+
+    new = len(committed) + 1
+    report_id = store.add(history_result(new), content_hash=f"{new:064x}", title="after", filename=None,
+                          source="kill-test")
+    assert store.get(report_id)["result"] == history_result(new)
+    assert store.count() == len(stored) + 1

@@ -188,12 +188,76 @@ def bench_batch(corpus: Corpus, n_reports: int, size: int) -> list[dict]:
         for i in range(n_reports):
             (folder / f"区{i:03d}.txt").write_text(corpus.report(size), encoding="utf-8")
         chars = sum(len(p.read_text(encoding="utf-8")) for p in folder.iterdir())
+        few = Path(tmp) / "few" / "2025"  # two reports: the batch process's fixed cost (model, pool)
+        few.mkdir(parents=True)
+        for path in sorted(folder.iterdir())[:2]:
+            (few / path.name).write_bytes(path.read_bytes())
         for workers in (1, 2):
-            db = Path(tmp) / f"batch{workers}.db"  # a fresh store: every report is scored
-            seconds, results = timed(run_batch, Path(tmp) / "reports", db_path=db, workers=workers)
+            parent_cpu = {}
+            for name, reports in (("few", few.parent), ("all", Path(tmp) / "reports")):
+                db = Path(tmp) / f"batch{workers}-{name}.db"  # a fresh store: every report is scored
+                cpu_before = time.process_time()  # this process only: the batch process's own work
+                seconds, results = timed(run_batch, reports, db_path=db, workers=workers)
+                parent_cpu[name] = time.process_time() - cpu_before
             scored = sum(1 for r in results if r["status"] == "scored")
             rows.append({"workers": workers, "reports": scored, "seconds": seconds,
-                         "reports_per_s": scored / seconds, "chars_per_s": chars / seconds})
+                         "reports_per_s": scored / seconds, "chars_per_s": chars / seconds,
+                         "parent_cpu_ms_per_report": 1000 * parent_cpu["all"] / scored,
+                         "parent_fixed_cpu_s": parent_cpu["few"],
+                         "parent_marginal_cpu_ms_per_report": 1000 * (parent_cpu["all"] - parent_cpu["few"]) / (scored - 2)})
+    return rows
+
+
+def _tree_memory_mib(root: int) -> tuple[float, float]:
+    """Memory of a process and all its descendants now, in MiB: the sum of their proportional
+    set sizes (a page shared by forked workers counted once, split between them) and the
+    largest resident set of one of them."""
+    pids, pss, rss = [root], [], []
+    while pids:
+        pid = pids.pop()
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                pss.append(int(line.split()[1]) / 1024)
+            elif line.startswith("Rss:"):
+                rss.append(int(line.split()[1]) / 1024)
+    return sum(pss), max(rss, default=0.0)
+
+
+def bench_batch_scale(corpus: Corpus, counts: list[int], size: int, workers: int = 2) -> list[dict]:
+    """The whole `fazhi batch` command (scoring, database, every output) at growing numbers of
+    reports: time, peak memory of the process tree (sampled every 50 ms) and output sizes."""
+    rows = []
+    for count in counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            reports, out = Path(tmp) / "reports", Path(tmp) / "out"
+            for i in range(count):  # ~4 years of each district, as a province's archive holds
+                folder = reports / str(2020 + i % 4)
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"区{i // 4:05d}.txt").write_text(corpus.report(size), encoding="utf-8")
+            started = time.perf_counter()
+            process = subprocess.Popen([str(FAZHI), "batch", str(reports), "--out", str(out), "--workers", str(workers)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            peak_sum = peak_one = 0.0
+            while process.poll() is None:
+                total, largest = _tree_memory_mib(process.pid)
+                peak_sum, peak_one = max(peak_sum, total), max(peak_one, largest)
+                time.sleep(0.05)
+            seconds = time.perf_counter() - started
+            if process.returncode != 0:
+                raise RuntimeError(f"fazhi batch failed on {count} reports ({process.returncode})")
+            pages = sorted(out.glob("*.html"))
+            rows.append({"reports": count, "seconds": seconds, "reports_per_s": count / seconds,
+                         "peak_tree_mib": peak_sum, "peak_process_mib": peak_one,
+                         "index_kib": (out / "index.html").stat().st_size / 1024,
+                         "largest_page_kib": max(p.stat().st_size for p in pages) / 1024, "pages": len(pages),
+                         "largest_chart_kib": max(p.stat().st_size for p in out.glob("*.png")) / 1024,
+                         "database_kib_per_report": (out / "fazhi-batch.db").stat().st_size / 1024 / count})
     return rows
 
 
@@ -374,7 +438,24 @@ def markdown(results: dict) -> str:
         for r in results["batch"]:
             lines.append(f"| {r['workers']} | {r['reports']} | {r['seconds']:.1f} | {r['reports_per_s']:.2f} | {r['chars_per_s']:,.0f} |")
         b = results["batch"]
-        lines += ["", f"Speed-up with 2 workers: {b[1]['reports_per_s'] / b[0]['reports_per_s']:.2f}×", ""]
+        lines += ["", f"Speed-up with 2 workers: {b[1]['reports_per_s'] / b[0]['reports_per_s']:.2f}×. "
+                  f"The batch process's own CPU time with 2 workers (reading, hashing, the cache look-up, "
+                  f"handing out texts, collecting figures): {b[1]['parent_marginal_cpu_ms_per_report']:.1f} ms per "
+                  f"report beyond a fixed {b[1]['parent_fixed_cpu_s']:.2f} s (loading the model for its version, "
+                  f"starting the pool; measured on 2 reports), {b[1]['parent_cpu_ms_per_report']:.1f} ms per report "
+                  f"in all. With 1 worker it scores too: {b[0]['parent_cpu_ms_per_report']:.0f} ms per report.", ""]
+    if "batch_scale" in results:
+        lines += ["## Batch at scale (`fazhi batch --workers 2`, whole command)", "",
+                  "| reports | seconds | reports/s | peak memory, all processes, PSS (MiB) | largest process, RSS (MiB) | "
+                  "index.html KiB | largest page KiB | pages | largest chart KiB | database KiB/report |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in results["batch_scale"]:
+            lines.append(f"| {r['reports']:,} | {r['seconds']:.0f} | {r['reports_per_s']:.1f} | {r['peak_tree_mib']:.0f} | "
+                         f"{r['peak_process_mib']:.0f} | {r['index_kib']:.0f} | {r['largest_page_kib']:.0f} | "
+                         f"{r['pages']} | {r['largest_chart_kib']:.0f} | {r['database_kib_per_report']:.1f} |")
+        lines += ["", "Memory is sampled every 50 ms over the batch process, its fork server and its workers: "
+                  "the sum of their proportional set sizes (pages shared after the fork counted once) and the "
+                  "largest resident set of one process.", ""]
     if "service" in results:
         s = results["service"]
         lines += [f"## Service under load (gunicorn, {s['workers']} workers)", "",
@@ -407,6 +488,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw figures as JSON")
     parser.add_argument("--skip-service", action="store_true")
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--batch-scale", default="100,1000,10000",
+                        help="numbers of reports for the batch-at-scale table (comma-separated; empty to skip)")
     args = parser.parse_args(argv)
     tiny = args.tiny
     corpus = Corpus()
@@ -416,6 +499,9 @@ def main(argv=None) -> int:
         corpus, [2_000, 8_000] if tiny else [5_000, 20_000, 100_000], repeats=2 if tiny else 9)
     if not args.skip_batch:
         results["batch"] = bench_batch(corpus, 3 if tiny else 60, 3_000 if tiny else 20_000)
+        counts = [int(n) for n in args.batch_scale.split(",") if n.strip()]
+        if counts:
+            results["batch_scale"] = bench_batch_scale(corpus, [4, 8] if tiny else counts, 2_000 if tiny else 6_000)
     if not args.skip_service:
         results["service"] = bench_service(corpus, [1, 2] if tiny else [1, 4, 16], 1 if tiny else 4,
                                            2_000 if tiny else 5_000, workers=2)

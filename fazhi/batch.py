@@ -23,9 +23,10 @@ A file whose district or year stays unknown is still scored; its row carries a w
 
 Each file is read and hashed (`fazhi.storage.content_hash` of its text) in this process; a
 text already stored for this model version is not scored again ("cached"). The others are
-scored by worker processes, each loading the model and jieba once, and every finished result
-is committed to the `ReportStore` at once: a run stopped by Ctrl-C or killed loses none of
-the reports finished before, and running it again scores only the rest. A file that cannot
+scored by worker processes, each loading the model and jieba once; a worker commits each
+result to the `ReportStore` itself and sends back only its figures (`summary_of`), so the
+batch process does little per report and holds no unit lists. A run stopped by Ctrl-C or
+killed loses none of the reports finished before, and running it again scores only the rest. A file that cannot
 be read or scored becomes an error row and the batch goes on.
 """
 from __future__ import annotations
@@ -65,6 +66,8 @@ STATUS_ERROR = "error"
 ERROR_READ_FAILED = "read_failed"
 ERROR_SCORING_FAILED = "scoring_failed"
 
+# Texts handed to the pool and not yet finished, per worker: enough to keep every worker busy.
+IN_FLIGHT_PER_WORKER = 4
 # Seconds between a worker's checks that the batch process is still alive.
 BATCH_CHECK_SECONDS = 1.0
 
@@ -258,7 +261,11 @@ def _worker_context():
     return context
 
 
-def _init_worker(model_path: str, batch_pid: int) -> None:
+_worker_store: ReportStore | None = None
+
+
+def _init_worker(model_path: str, db_path: str, batch_pid: int) -> None:
+    global _worker_store
     # Ctrl-C reaches the whole process group; the batch process alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_batch, args=(batch_pid,), daemon=True).start()
@@ -266,10 +273,26 @@ def _init_worker(model_path: str, batch_pid: int) -> None:
 
     get_classifier(model_path)
     tokenizer.initialize()
+    _worker_store = ReportStore(db_path, check=False)  # the batch process checked the file
 
 
-def _score_text(model_path: str, text: str) -> dict:
-    return score_report(get_classifier(model_path), text)
+def summary_of(result: dict) -> dict:
+    """What the rows and outputs need of a result: the figures, without the units and the
+    evidence sentences (a few KB instead of ~160 KB to pickle back to the batch process)."""
+    return {**{k: v for k, v in result.items() if k != "sentences"},
+            "areas": {a: {"coverage": e["coverage"], "concrete": e["concrete"]} for a, e in result["areas"].items()}}
+
+
+def _store_result(store: ReportStore, result: dict, text_hash: str, report: ReportFile) -> None:
+    store.add(result, content_hash=text_hash, title=result["title"], filename=report.relative,
+              source=STORE_SOURCE, district=report.district, year=report.year)
+
+
+def _score_and_store(model_path: str, text: str, text_hash: str, report: ReportFile) -> dict:
+    """In a worker: score one text, commit it to the batch database, return its summary."""
+    result = score_report(get_classifier(model_path), text)
+    _store_result(_worker_store, result, text_hash, report)
+    return summary_of(result)
 
 
 # --- the batch ---------------------------------------------------------------------------
@@ -313,7 +336,7 @@ class _Batch:
         return text, text_hash
 
     def record(self, text_hash: str, result: dict | None, failure: BaseException | None) -> None:
-        """Commit one scored text and finish the rows of every file that holds it."""
+        """Finish the rows of every file that holds one text, scored and committed (or failed)."""
         reports = self.waiting.pop(text_hash)
         if failure is not None:
             for report, _ in reports:
@@ -323,9 +346,6 @@ class _Batch:
                 self.finish(report, _row(report, STATUS_ERROR, text_hash=text_hash, error_code=code,
                                          error_message=message))
             return
-        first = reports[0][0]
-        self.store.add(result, content_hash=text_hash, title=result["title"], filename=first.relative,
-                       source=STORE_SOURCE, district=first.district, year=first.year)
         for report, characters in reports:
             self.finish(report, _row(report, STATUS_SCORED, result=result, text_hash=text_hash, characters=characters))
 
@@ -336,9 +356,10 @@ class _Batch:
                 text, text_hash = prepared
                 try:
                     result, failure = score_report(self.model, text), None
+                    _store_result(self.store, result, text_hash, self.waiting[text_hash][0][0])
                 except Exception as exc:  # one text the scorer chokes on must not stop the batch
                     result, failure = None, exc
-                self.record(text_hash, result, failure)
+                self.record(text_hash, result and summary_of(result), failure)
 
     def run_pool(self, workers: int) -> None:
         pool: ProcessPoolExecutor | None = None  # started at the first text to score
@@ -360,9 +381,14 @@ class _Batch:
                 if pool is None:
                     pool = ProcessPoolExecutor(
                         max_workers=workers, mp_context=_worker_context(),
-                        initializer=_init_worker, initargs=(str(self.model_path), os.getpid()))
-                running[pool.submit(_score_text, str(self.model_path), text)] = text_hash
-                collect([f for f in running if f.done()])  # commit early, not after the reading
+                        initializer=_init_worker, initargs=(str(self.model_path), str(self.store.path), os.getpid()))
+                running[pool.submit(_score_and_store, str(self.model_path), text, text_hash, report)] = text_hash
+                collect([f for f in running if f.done()])
+                # Reading outpaces scoring: without a bound, every text of the folder would wait in
+                # the pool's queue at once (memory growing with the number of reports).
+                while len(running) >= IN_FLIGHT_PER_WORKER * workers:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    collect(done)
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 collect(done)

@@ -239,7 +239,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def cmd_users(args) -> int:
-    path, store = _history_store(args.db, must_exist=args.users_command == "add")
+    path, store = _history_store(args.db, must_exist=args.users_command != "add")  # add may start a new database
     if args.users_command == "list":
         for name in store.reviewers():
             print(name)

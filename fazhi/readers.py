@@ -110,13 +110,20 @@ JUNK_SAMPLE_CHARS = 400_000
 _WHITESPACE = re.compile(r"\s+")
 
 
+# Ranges wholly assigned and never junk, which make up nearly all of a Chinese report: only
+# the characters outside them need a look-up of their Unicode category (one call per
+# character cost ~3 ms per 20k-character report, the largest part of a batch process's work).
+_PLAIN_CHARS = re.compile("[\u0021-\u007e\u00a0-\u00ff\u2010-\u2027\u2030-\u205e"
+                          "\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e]+")
+
+
 def _junk_ratio(text: str) -> float:
     """Share of non-whitespace characters that no text file would contain."""
     visible = _WHITESPACE.sub("", text[::max(1, len(text) // JUNK_SAMPLE_CHARS)])
     if not visible:
         return 0.0
-    junk = sum(1 for ch in visible
-               if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cs", "Cn"))
+    rest = _PLAIN_CHARS.sub("", visible)
+    junk = sum(1 for ch in rest if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cs", "Cn"))
     return junk / len(visible)
 
 

@@ -132,8 +132,10 @@ class ReportStore:
     database stops the service at start-up instead of failing every request later.
     """
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, check: bool = True):
         self.path = Path(path)
+        if not check:  # a process beside one that has just checked the file (a batch worker)
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as conn:

@@ -325,3 +325,56 @@ def test_killed_run_restarts_and_finishes_every_report_once(corpus, tmp_path):
     assert sorted(listed) == ALL_FILES
     soup = BeautifulSoup((out / reporting.HTML_NAME).read_text(encoding="utf-8"), "html.parser")
     assert sorted(tr["data-path"] for tr in soup.select("#ranking-table tbody tr")) == sorted(READABLE)
+
+
+# --- outputs at thousands of districts ------------------------------------------------------
+
+def synthetic_rows(count: int, seed: int = 7) -> list[dict]:
+    """Batch rows as run_batch returns them, for `count` reports of count/4 districts over 4 years."""
+    rng = random.Random(seed)
+    areas = [a.id for a in TAXONOMY.areas if a.id != TAXONOMY.off_topic_id]
+    rows = []
+    for i in range(count):
+        coverage = {a: round(rng.random(), 3) for a in areas}
+        rows.append({"path": f"{2020 + i % 4}/区{i // 4:05d}.txt", "district": f"区{i // 4:05d}", "year": 2020 + i % 4,
+                     "status": "scored", "title": "关于法治政府建设工作情况的报告", "verdict": "scored",
+                     "score": round(rng.uniform(20, 80), 1), "coverage": rng.random(), "specificity": rng.random(),
+                     "area_coverage": coverage, "area_concrete": {a: 3 * rng.random() for a in areas},
+                     "missing_areas": [a for a in areas if coverage[a] < 0.3],
+                     "warnings": [f"提示 {k}" for k in range(rng.randrange(6))],
+                     "content_hash": f"{i:064x}", "model_version": "m", "characters": 8000,
+                     "error_code": None, "error_message": None})
+    return rows
+
+
+def test_outputs_stay_usable_at_three_thousand_districts(tmp_path):
+    from PIL import Image
+
+    rows = synthetic_rows(12_000)  # 3,000 districts × 4 years
+    outputs = reporting.write_outputs(rows, tmp_path)
+    pages = [outputs.html, *outputs.ranking_pages]
+    assert len(pages) == -(-len(rows) // reporting.RANKING_PAGE_ROWS)
+    assert all(page.stat().st_size < 2 * 1024 * 1024 for page in pages)
+    listed = []
+    for page in pages:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        listed += [tr["data-path"] for tr in soup.select("#ranking-table tbody tr")]
+    assert sorted(listed) == sorted(r["path"] for r in rows)  # every report on exactly one page
+    first = BeautifulSoup(outputs.html.read_text(encoding="utf-8"), "html.parser")
+    assert len(first.select("#year-changes-table tbody tr")) <= reporting.HTML_LIST_LIMIT
+    for chart in outputs.charts.values():
+        with Image.open(chart) as image:
+            assert image.height < 3000 and chart.stat().st_size < 1024 * 1024  # a page, not a scroll
+
+    # A later, smaller run leaves no page of the earlier one behind.
+    smaller = reporting.write_outputs(synthetic_rows(600), tmp_path)
+    assert sorted(tmp_path.glob("ranking-*.html")) == smaller.ranking_pages == [tmp_path / "ranking-2.html"]
+
+
+def test_the_heatmap_shows_the_best_and_the_worst_beyond_forty_districts():
+    matrix = reporting.coverage_matrix(synthetic_rows(400), TAXONOMY)  # 100 districts
+    with reporting.chart_style():
+        figure = reporting.heatmap_figure(matrix, TAXONOMY)
+    labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert len(labels) == 2 * reporting.CHART_EXTREMES + 1 and "另有 60 个区县" in labels[reporting.CHART_EXTREMES]
+    assert labels[0].startswith(matrix[0].label) and labels[-1].startswith(matrix[-1].label)

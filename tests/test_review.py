@@ -209,8 +209,7 @@ def test_a_reupload_under_another_name_shows_that_name(app, client, report_text)
 # --- the CLI ------------------------------------------------------------------------------
 
 def test_users_add_and_token_from_the_cli(tmp_path, monkeypatch, capsys):
-    db = tmp_path / "fazhi.db"
-    ReportStore(db)
+    db = tmp_path / "fazhi.db"  # not there yet: adding the first reviewer creates it
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert cli.main(["users", "add", "审核员甲", "--password-stdin", "--db", str(db)]) == 0
     assert ReportStore(db).check_password("审核员甲", PASSWORD)
@@ -222,6 +221,7 @@ def test_users_add_and_token_from_the_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert cli.main(["users", "add", "乙", "--password-stdin", "--db", str(db)]) == cli.EXIT_BAD_INPUT
     assert cli.main(["users", "token", "nobody", "--db", str(db)]) == cli.EXIT_BAD_INPUT
+    assert cli.main(["users", "list", "--db", str(tmp_path / "missing.db")]) == cli.EXIT_BAD_INPUT
 
 
 # --- from decisions to labels to a model --------------------------------------------------

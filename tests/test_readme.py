@@ -121,3 +121,42 @@ def test_a_non_editable_install_runs_from_anywhere(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert json.loads(run.stdout)["score"] is not None
     assert not list(target.rglob("fazhi.db"))
+
+
+def test_reviewing_commands_run_as_written(tmp_path):
+    """The block under "Reviewing and correcting": add a reviewer (the password typed twice),
+    make a token, and export a decision as labels into a copy of data/."""
+    from fazhi.model import get_classifier
+    from fazhi.paths import DOCUMENTS_FILE, LABELS_DIR
+    from fazhi.scoring import score_report
+    from fazhi.storage import ReportStore, content_hash
+
+    lines = readme_block("Reviewing and correcting")
+    assert [line.split()[:3] for line in lines] == [["fazhi", "users", "add"], ["fazhi", "users", "token"],
+                                                     ["fazhi", "labels", "export"]]
+    shutil.copytree(LABELS_DIR, tmp_path / "data" / "labels", ignore=shutil.ignore_patterns("*/"))
+    shutil.copy(DOCUMENTS_FILE, tmp_path / "data" / "documents.yaml")
+    text = "\n".join(f"{n}月，县市场监管局开展食品安全专项检查{n + 2}次，立案查处{n}件。" for n in range(1, 13))
+    store = ReportStore(tmp_path / "fazhi.db")
+    report_id = store.add(score_report(get_classifier(), text), content_hash=content_hash(text), title="t",
+                          filename=None, source="test")
+
+    def run(line: str, typed: str = "") -> subprocess.CompletedProcess:
+        # A session of its own: no terminal, so the password prompt reads what is typed on stdin.
+        # FAZHI_DB: the database the README's commands use from the repository root (fazhi.db there).
+        env = {**activated_env(), "FAZHI_DB": str(tmp_path / "fazhi.db")}
+        return subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, input=typed,
+                              capture_output=True, text=True, timeout=300, start_new_session=True)
+
+    added = run(lines[0], "a long enough password\n" * 2)
+    assert added.returncode == 0, added.stderr
+    name = lines[0].split()[3]
+    assert store.check_password(name, "a long enough password")
+    token = run(lines[1])
+    assert token.returncode == 0 and store.reviewer_of_token(token.stdout.strip()) == name
+    units = store.get(report_id)["result"]["sentences"]
+    body = next(i for i, u in enumerate(units) if u["kind"] == "body")
+    store.add_decision(report_id, body, new_area="enforcement", new_category="concrete", reviewer=name)
+    exported = run(lines[2])
+    assert exported.returncode == 0, exported.stderr
+    assert len(list((tmp_path / "data" / "labels").glob("review-*.jsonl"))) == 1

@@ -1,9 +1,10 @@
 """Turn the files users have (.txt, .docx, .pdf, saved web pages) into report text.
 
 Every reader returns text whose line structure the splitter can use: one paragraph, table
-row or extracted PDF line per line, ``\\n`` line endings. Plain text is returned unchanged
-apart from line endings. Every failure caused by the input is a ``ReaderError`` with a
-stable ``code`` so callers (CLI, web API) can answer users without parsing messages.
+row or PDF line per line (a PDF's wrapped lines rejoined, its vertical gaps as empty lines),
+``\\n`` line endings. Plain text is returned unchanged apart from line endings. Every
+failure caused by the input is a ``ReaderError`` with a stable ``code`` so callers (CLI,
+web API) can answer users without parsing messages.
 
 Libraries: charset-normalizer (encoding detection), python-docx, pypdf, beautifulsoup4 with
 lxml. The format is chosen by the file name's suffix only; the name is never opened.
@@ -15,6 +16,8 @@ import io
 import re
 import unicodedata
 import zipfile
+from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 from fazhi.limits import MAX_HTML_DEPTH, MAX_HTML_ELEMENTS
@@ -311,6 +314,151 @@ def _read_docx(data: bytes) -> str:
 
 # --- .pdf -----------------------------------------------------------------------------
 
+# The splitter reads the line structure (a short numbered line alone is a heading, a few
+# characters alone are a scrap, empty lines part a table's cells), and pypdf's own text gives
+# one line per drawn line and no empty lines. So the layout is rebuilt from where the lines
+# sit: a line that runs to the text's right edge was wrapped and goes on in the next line, a
+# gap of k more line pitches between baselines was k empty lines, as a printed text file or a
+# Word document with spacing shows them.
+
+# Widths in ems of characters that are not full-width, as proportional fonts draw them (pypdf
+# gives no reliable per-character widths for CID fonts); other ASCII is half an em, CJK,
+# full-width and other characters one em.
+_ASCII_EMS = {**dict.fromkeys(" ,.:;'!|`", 0.25), **dict.fromkeys("()[]{}-/\\\"", 0.35),
+              **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ%@&#+=<>~mw", 0.65)}
+# Estimated widths err by a fraction of an em on lines with many narrow characters.
+WRAP_SLACK_EMS = 0.25
+# A full line ending a sentence ends its paragraph (see _layout_text).
+_PARAGRAPH_END = re.compile(r"[。！？!?][”’」』）)》〉】\s]*$")
+
+
+def _em_width(text: str) -> float:
+    return sum(_ASCII_EMS.get(ch, 0.5) if ch.isascii() else 1.0 for ch in text)
+
+
+class _PdfLine:
+    def __init__(self, text: str, x: float, y: float, em: float) -> None:
+        self.text, self.x, self.y, self.em = text, x, y, em
+        self.end = x + _em_width(text.rstrip()) * em  # estimated right end of the ink
+
+
+def _times(m: list[float], n: list[float]) -> list[float]:
+    """The product of two PDF transformation matrices [a b c d e f]."""
+    return [m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3], m[2] * n[0] + m[3] * n[2],
+            m[2] * n[1] + m[3] * n[3], m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5]]
+
+
+def _pdf_lines(page) -> tuple[str, list[_PdfLine] | None]:
+    """A page's text as pypdf extracts it and its lines with their positions; None instead of
+    the lines when a line's position is not known (rotated text, a line break pypdf made
+    inside one piece of text), so that the page is taken as pypdf gives it."""
+    pieces: list[tuple[str, list[float], float]] = []
+    text = page.extract_text(visitor_text=lambda t, cm, tm, font, size: pieces.append((t, _times(tm, cm), size)))
+    text = text or ""
+    if "".join(piece[0] for piece in pieces) != text:
+        return text, None
+    lines: list[_PdfLine] = []
+    current: _PdfLine | None = None
+    for piece, (a, b, c, d, x, y), size in pieces:
+        for i, part in enumerate(piece.split("\n")):
+            if i:
+                current = None
+            if not part:
+                continue
+            if current is None:
+                if i and not part.strip():
+                    continue
+                if i or a <= 0 or d <= 0 or abs(b) > 1e-6 or abs(c) > 1e-6:
+                    return text, None
+                current = _PdfLine(part, x, y, size * d)
+                lines.append(current)
+            else:
+                # A piece on the same line: the line ends where that piece ends.
+                if i or a <= 0 or abs(b) > 1e-6:
+                    return text, None
+                current.text += part
+                current.end = max(current.end, x + _em_width(part.rstrip()) * size * a)
+    return text, lines
+
+
+def _mode(values: list[float]) -> float | None:
+    counts = Counter(round(v, 1) for v in values)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _layout_text(pages: list[tuple[tuple[int, int], str, list[_PdfLine] | None]]) -> str:
+    """The text of all pages, with wrapped lines joined and empty lines where the layout has
+    vertical gaps."""
+    # Pages of one size share a text block: its right edge, its top and bottom lines, its pitch.
+    block: dict[tuple[int, int], dict[str, float]] = {}
+    for size, _, lines in pages:
+        if not lines:
+            continue
+        gaps = [a.y - b.y for a, b in pairwise(lines)]
+        em = _mode([line.em for line in lines]) or 0.0
+        seen = block.setdefault(size, {"top": lines[0].y, "bottom": lines[-1].y, "em": em,
+                                       "left": lines[0].x, "gaps": [], "ends": []})
+        seen["ends"] += [line.end for line in lines]
+        seen["left"] = min([seen["left"]] + [line.x for line in lines])
+        seen["top"], seen["bottom"] = max(seen["top"], lines[0].y), min(seen["bottom"], lines[-1].y)
+        seen["gaps"] += gaps
+    for (width, _), seen in block.items():
+        # The line pitch is the most common gap between baselines, among gaps of at most two
+        # ems: where most lines of a page have an empty line between them (a table's cells),
+        # the most common gap of all is two pitches.
+        gaps = [g for g in seen["gaps"] if 0 < g <= 2 * seen["em"]] or [g for g in seen["gaps"] if g > 0]
+        seen["pitch"] = _mode(gaps) or 0.0
+        # The right edge is where most full lines end, not the furthest estimated end, which
+        # one line rich in wide letters may overshoot.
+        furthest = max(seen["ends"])
+        seen["right"] = _mode([end for end in seen["ends"] if end > furthest - seen["em"]]) or furthest
+        # Margins are about alike on both sides: in a document of short lines (headings, a
+        # notice) the longest line does not reach the edge and none was wrapped.
+        if seen["right"] < width - seen["left"] - 2 * seen["em"]:
+            seen["right"] = float("inf")
+    out: list[str] = []
+    previous: _PdfLine | None = None
+    previous_size = None
+    for size, text, lines in pages:
+        if lines is None:
+            if out:
+                out.append("\n")
+            out.append(text)
+            previous = None
+            continue
+        if not lines:
+            continue
+        seen = block[size]
+        for index, line in enumerate(lines):
+            if previous is None:
+                if out:
+                    out.append("\n")
+                out.append(line.text)
+                previous, previous_size = line, size
+                continue
+            pitch = seen["pitch"]
+            if index == 0:
+                # Across a page break: the space left at the foot of the last page and above
+                # the first line of this one (a printed text's empty lines at a page break).
+                before = block[previous_size]
+                gap = (previous.y - before["bottom"]) + (seen["top"] - line.y) + pitch
+            else:
+                gap = previous.y - line.y
+            empty = max(0, round(gap / pitch) - 1) if pitch > 0 and gap > 0 else 0
+            # A wrapped line: it runs to the right edge, so that the next line's first
+            # character would not have fitted after it.
+            room = block[previous_size]["right"] - previous.end
+            # A full line that ends a sentence is taken as a paragraph's end: gluing a
+            # paragraph to the next could swallow a heading, a break after a sentence costs
+            # nothing.
+            wrapped = (not empty and room < (_em_width(line.text[:1]) + WRAP_SLACK_EMS) * line.em
+                       and not _PARAGRAPH_END.search(previous.text))
+            out.append("" if wrapped else "\n" * (empty + 1))
+            out.append(line.text)
+            previous, previous_size = line, size
+    return "".join(out)
+
+
 def _read_pdf(data: bytes) -> str:
     # pypdf rather than pdfminer.six: on CID-font (STSong) PDFs both extract the Chinese,
     # but pdfminer dropped characters such as "·" and reorders text by layout analysis.
@@ -329,7 +477,8 @@ def _read_pdf(data: bytes) -> str:
         pages = []
         for number, page in enumerate(reader.pages, 1):
             try:
-                pages.append(page.extract_text() or "")
+                box = page.mediabox
+                pages.append(((round(float(box.width)), round(float(box.height))), *_pdf_lines(page)))
             except Exception as exc:
                 raise ReaderError("corrupt", f"PDF 第 {number} 页无法读取 / cannot read page {number} "
                                              f"of the PDF: {type(exc).__name__}") from exc
@@ -337,7 +486,7 @@ def _read_pdf(data: bytes) -> str:
         raise
     except Exception as exc:  # pypdf signals broken files with many exception types
         raise ReaderError("corrupt", f"PDF 文件损坏 / the PDF is damaged: {type(exc).__name__}") from exc
-    text = "\n".join(pages).replace("\x00", "")
+    text = _layout_text(pages).replace("\x00", "")
     if not text.strip():
         raise ReaderError("no_text", "PDF 没有文字层（可能是扫描件）/ the PDF has no text layer "
                                      "(scanned?): run OCR first")

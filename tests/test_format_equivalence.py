@@ -6,7 +6,7 @@ import pytest
 from fazhi.model import get_classifier
 from fazhi.readers import read_report_bytes
 from fazhi.scoring import score_report
-from test_readers import PARAGRAPHS, REPORT, make_docx, make_html, make_pdf
+from test_readers import PARAGRAPHS, REPORT, make_docx, make_html, make_pdf, make_printed_pdf
 
 FORMATS = {
     "utf-8 .txt": lambda: (REPORT.encode("utf-8"), "r.txt"),
@@ -43,9 +43,6 @@ import re  # noqa: E402
 from fazhi.paths import REPORTS_DIR  # noqa: E402
 
 SEEDS = sorted(REPORTS_DIR.glob("*.txt"))
-# PDF text carries no empty lines between paragraphs, and the splitter reads them (the cells of
-# 003's annex table; a wrapped line's fragment in 000): known gaps, kept visible (strict).
-PDF_GAPS = {"000", "003"}
 
 
 def _blocks(text: str) -> list[str]:
@@ -70,15 +67,14 @@ SEED_FORMATS = {
     "utf-16 .txt": lambda text: (text.encode("utf-16"), "r.txt"),
     ".docx": lambda text: (make_docx(_blocks(text)), "r.docx"),
     ".html": lambda text: (_article_page(_blocks(text)).encode("utf-8"), "r.html"),
-    ".pdf": lambda text: (make_pdf(_blocks(text)), "r.pdf"),
+    # The text file printed: its own lines and empty lines, wrapped only where wider than the page.
+    ".pdf": lambda text: (make_printed_pdf(text), "r.pdf"),
 }
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name[:3])
 @pytest.mark.parametrize("name", SEED_FORMATS)
-def test_every_seed_scores_alike_in_every_format(seed, name, request):
-    if name == ".pdf" and seed.name[:3] in PDF_GAPS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="PDF text loses the empty lines between paragraphs"))
+def test_every_seed_scores_alike_in_every_format(seed, name):
     text = seed.read_text(encoding="utf-8")
     data, filename = SEED_FORMATS[name](text)
     reference = _figures(score_report(get_classifier(), text))

@@ -95,6 +95,44 @@ def make_pdf(paragraphs: list[str]) -> bytes:
     return buf.getvalue()
 
 
+def make_printed_pdf(text: str) -> bytes:
+    """A plain-text file printed to PDF: each line of the text is a line on the page (wrapped
+    at the margin only when wider than the page), an empty line is an empty line on the page,
+    all at one pitch; CID font STSong-Light as in make_pdf."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    font, size = "STSong-Light", 11
+    pdfmetrics.registerFont(UnicodeCIDFont(font))
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4)
+    width, height = A4
+    y = height - 72
+
+    def draw(line: str) -> None:
+        nonlocal y
+        if line:
+            pdf.setFont(font, size)
+            pdf.drawString(72, y, line)
+        y -= size * 1.6
+        if y < 72:
+            pdf.showPage()
+            y = height - 72
+
+    for text_line in text.split("\n"):
+        line = ""
+        for ch in text_line:
+            if line and pdfmetrics.stringWidth(line + ch, font, size) > width - 144:
+                draw(line)
+                line = ""
+            line += ch
+        draw(line)
+    pdf.save()
+    return buf.getvalue()
+
+
 def make_blank_pdf() -> bytes:
     """A PDF with drawings but no text: what a scan without OCR looks like to a reader."""
     from reportlab.pdfgen import canvas
@@ -224,6 +262,21 @@ def test_pdf_pages_come_in_order():
     text = read_report_bytes(data, "r.pdf")
     assert text.index("第一页的内容。") < text.index("最后一页的内容。")
     assert text.count("第一页的内容。") == 40
+
+
+def test_printed_text_reads_back_line_for_line():
+    # A text file printed to PDF: its wrapped lines are rejoined and its empty lines come back
+    # from the gaps between baselines, also where they fall at a page's foot or head.
+    from pypdf import PdfReader
+
+    units = []
+    for n in range(1, 16):
+        units += [f"{n}. 加强行政执法监督", "", "区司法局", "", "2021年底前", "",
+                  f"第{n}项：2020 年完成规范性文件备案审查 {n * 37} 件，" + "依法行政" * (n % 4 * 7 + 3) + "。", ""]
+    text = "\n".join(units[:-1])
+    data = make_printed_pdf(text)
+    assert len(PdfReader(io.BytesIO(data)).pages) == 4
+    assert read_report_bytes(data, "r.pdf") == text
 
 
 def test_html_gives_the_same_sentences(tmp_path):

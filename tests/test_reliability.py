@@ -508,3 +508,21 @@ def test_history_killed_mid_write_keeps_every_committed_row(tmp_path):
                           source="kill-test")
     assert store.get(report_id)["result"] == history_result(new)
     assert store.count() == len(stored) + 1
+
+
+def test_a_pdf_past_the_text_bound_is_refused_before_every_page_is_read(monkeypatch):
+    from pypdf import PdfReader
+    from test_readers import make_printed_pdf
+
+    import fazhi.readers
+
+    data = make_printed_pdf("\n".join(f"第{i}条，区司法局组织开展行政执法案卷评查，共评查案卷{i}件。" for i in range(1500)))
+    monkeypatch.setattr(limits, "MAX_TEXT_CHARS", 3_000)
+    monkeypatch.setattr(fazhi.readers, "MAX_TEXT_CHARS", 3_000)
+    read = []
+    original = fazhi.readers._pdf_lines
+    monkeypatch.setattr(fazhi.readers, "_pdf_lines", lambda page: read.append(page) or original(page))
+    with pytest.raises(limits.LimitError) as refused:
+        fazhi.readers.read_report_bytes(data, "long.pdf")
+    assert refused.value.code == "too_long"
+    assert len(read) < len(PdfReader(io.BytesIO(data)).pages) / 4

@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from fazhi.review import reviewed_result, uncertainty
-from fazhi.scoring import VERDICT_LABELS
+from fazhi.scoring import VERDICT_LABELS, VERDICT_NOT_A_REPORT
 from fazhi.taxonomy import Taxonomy
 from service.chart import AreaChart, area_chart
 
@@ -59,15 +59,20 @@ def report_view(result: dict, taxonomy: Taxonomy, page: int = 1, page_size: int 
     def name(area_id: str) -> str:
         return names.get(area_id, area_id)
 
+    # A text that is not a report has no task areas to speak of: its sentences are listed
+    # without the area the model would force on them (a novel is not 政府机构职能体系).
+    off_topic = result["verdict"] == VERDICT_NOT_A_REPORT
     rows = []
     for number, unit in enumerate(result["sentences"], 1):
         category = unit.get("category")
         rows.append(SentenceRow(
-            number=number, text=unit["text"], area_id=unit["area"], area_name=name(unit["area"]),
+            number=number, text=unit["text"], area_id=unit["area"],
+            area_name="未归类" if off_topic else name(unit["area"]),
             colour=colours.get(unit["area"], len(colours)), kind=unit.get("kind", "body"),
             category=category, mark=CATEGORY_MARKS.get(category) or KIND_MARKS.get(unit.get("kind"))))
     counts = Counter(row.area_id for row in rows)
-    options = [AreaOption(a, name(a), counts[a]) for a in sorted(counts, key=lambda a: colours.get(a, len(colours)))]
+    options = [AreaOption(a, "未归类" if off_topic else name(a), counts[a])
+               for a in sorted(counts, key=lambda a: colours.get(a, len(colours)))]
     size = page_size or max(1, len(rows))
     pages = max(1, -(-len(rows) // size))
     page = min(max(1, page), pages)

@@ -482,3 +482,12 @@ def test_fazhi_serve_scores_a_real_report(live_server, report_text):
     assert body["score"] == expected["score"] and 0 < body["score"] <= 100
     with urllib.request.urlopen(f"{live_server}/reports/{body['id']}", timeout=30) as response:
         assert f"{expected['score']:.1f}" in response.read().decode("utf-8")
+
+
+def test_a_novel_is_not_filed_under_any_task_area(client):
+    novel = "\n".join(["第一章", "那年冬天，他独自走在回家的路上，雪下得很大。", "母亲站在门口，手里提着一盏旧灯笼。"] * 10)
+    body = client.post("/api/v1/score", json={"text": novel}).get_json()
+    assert body["verdict"] == "not_a_report"
+    page = client.get(f"/reports/{body['id']}").get_data(as_text=True)
+    assert 'id="off-topic-note"' in page and 'id="area-chart"' not in page
+    assert "政府机构职能体系" not in page and "未归类" in page

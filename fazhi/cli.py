@@ -21,6 +21,8 @@ from pathlib import Path
 from fazhi.paths import DEFAULT_MODEL_FILE
 
 EXIT_BAD_INPUT = 2
+# Every command that opens the service's history database takes it from --db like this.
+HISTORY_DB_HELP = "SQLite history file (default: $FAZHI_DB or fazhi.db in the project)"
 
 
 class CLIError(Exception):
@@ -302,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
-    serve.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
+    serve.add_argument("--db", help=HISTORY_DB_HELP)
     serve.add_argument("--model", help="model file (default: $FAZHI_MODEL or the committed model)")
     serve.set_defaults(handler=cmd_serve)
 
@@ -321,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--older-than", type=float, metavar="DAYS", help="delete reports scored more than DAYS ago")
     prune.add_argument("--keep", type=int, metavar="N", help="keep only the newest N reports")
     prune.add_argument("--vacuum", action="store_true", help="then give the freed space back to the disk")
-    prune.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
+    prune.add_argument("--db", help=HISTORY_DB_HELP)
     prune.set_defaults(handler=cmd_history_prune)
 
     users = commands.add_parser("users", help="reviewer accounts of the service (who may correct)")
@@ -333,13 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("name")
     users_commands.add_parser("list", help="the reviewers' names")
     for sub in users_commands.choices.values():
-        sub.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
+        sub.add_argument("--db", help=HISTORY_DB_HELP)
     users.set_defaults(handler=cmd_users)
 
     labels = commands.add_parser("labels", help="labelled data")
     labels_commands = labels.add_subparsers(dest="labels_command", required=True)
     export = labels_commands.add_parser("export", help="write reviewers' decisions as labels (source: review)")
-    export.add_argument("--db", help="SQLite history file (default: $FAZHI_DB or fazhi.db in the project)")
+    export.add_argument("--db", help=HISTORY_DB_HELP)
     export.add_argument("--out", default="data/labels", help="labels folder (default: data/labels)")
     export.add_argument("--documents", help="document list to register the reports in (default: OUT/../documents.yaml)")
     export.set_defaults(handler=cmd_labels_export)

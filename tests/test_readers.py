@@ -60,45 +60,9 @@ def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> by
     return buf.getvalue()
 
 
-def make_pdf(paragraphs: list[str]) -> bytes:
-    """A PDF with a real text layer: CID font STSong-Light, lines wrapped at the margin."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    font, size = "STSong-Light", 11
-    pdfmetrics.registerFont(UnicodeCIDFont(font))
-    buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4)
-    width, height = A4
-    y = height - 72
-
-    def draw(line: str) -> None:
-        nonlocal y
-        pdf.setFont(font, size)
-        pdf.drawString(72, y, line)
-        y -= size * 1.6
-        if y < 72:
-            pdf.showPage()
-            y = height - 72
-
-    for paragraph in paragraphs:
-        line = ""
-        for ch in paragraph:
-            if pdfmetrics.stringWidth(line + ch, font, size) > width - 144:
-                draw(line)
-                line = ""
-            line += ch
-        draw(line)
-    pdf.save()
-    return buf.getvalue()
-
-
-def make_printed_pdf(text: str) -> bytes:
-    """A plain-text file printed to PDF: each line of the text is a line on the page (wrapped
-    at the margin only when wider than the page), an empty line is an empty line on the page,
-    all at one pitch; CID font STSong-Light as in make_pdf."""
+def _pdf_of_lines(lines: list[str]) -> bytes:
+    """Each line drawn at one pitch (an empty one left empty), wrapped at the margin only when
+    wider than the text width; CID font STSong-Light, A4, new pages as needed."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -121,7 +85,7 @@ def make_printed_pdf(text: str) -> bytes:
             pdf.showPage()
             y = height - 72
 
-    for text_line in text.split("\n"):
+    for text_line in lines:
         line = ""
         for ch in text_line:
             if line and pdfmetrics.stringWidth(line + ch, font, size) > width - 144:
@@ -131,6 +95,17 @@ def make_printed_pdf(text: str) -> bytes:
         draw(line)
     pdf.save()
     return buf.getvalue()
+
+
+def make_pdf(paragraphs: list[str]) -> bytes:
+    """A PDF with a real text layer: each paragraph one run of lines wrapped at the margin."""
+    return _pdf_of_lines(paragraphs)
+
+
+def make_printed_pdf(text: str) -> bytes:
+    """A plain-text file printed to PDF: each line of the text is a line on the page (wrapped
+    at the margin only when wider than the page), an empty line is an empty line on the page."""
+    return _pdf_of_lines(text.split("\n"))
 
 
 def make_blank_pdf() -> bytes:

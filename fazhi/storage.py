@@ -260,11 +260,12 @@ class ReportStore:
     # --- review decisions ------------------------------------------------------------
 
     def add_decision(self, report_id: int, unit_index: int, *, new_area: str, new_category: str | None,
-                     reviewer: str) -> dict:
+                     reviewer: str, record: dict | None = None) -> dict:
         """Record a reviewer's decision on unit `unit_index` of a stored report, in one
         transaction, with the unit's text, offsets and the model's labels as they were; returns
-        the stored decision. Raises KeyError for an unknown report or unit."""
-        record = self.get(report_id)
+        the stored decision. `record` is the report as `get` returns it, when the caller has
+        read it already. Raises KeyError for an unknown report or unit."""
+        record = record if record is not None else self.get(report_id)
         if record is None:
             raise KeyError(f"no report {report_id}")
         units = record["result"]["sentences"]
@@ -309,6 +310,9 @@ class ReportStore:
 
     def reviewers(self) -> list[str]:
         return [row[0] for row in self._query("SELECT name FROM reviewers ORDER BY name")]
+
+    def has_reviewer(self, name: str) -> bool:
+        return bool(self._query("SELECT 1 FROM reviewers WHERE name = ?", (name,)))
 
     def check_password(self, name: str, password: str) -> bool:
         from werkzeug.security import check_password_hash

@@ -106,12 +106,7 @@ def decide(report_id: int, unit_index: int):
     """A reviewer's decision on one unit (bearer token): {"action": "confirm"} or
     {"area": ..., "category": ...}."""
     reviewer = require_reviewer()
-    body = _json_object()
-    decision = record_decision(report_id, unit_index, reviewer, body)
-    record = _stored(report_id)
-    return jsonify({"decision": decision, "figures": figures(
-        record["result"], current_app.extensions["fazhi_store"].decisions(report_id),
-        current_app.extensions["fazhi_taxonomy"])})
+    return jsonify(record_decision(report_id, unit_index, reviewer, _json_object()))
 
 
 @bp.post("/api/v1/classify")

@@ -56,7 +56,7 @@ def _store():
 def current_reviewer() -> str | None:
     """The logged-in reviewer, if the account still exists."""
     name = session.get("reviewer")
-    return name if name and name in _store().reviewers() else None
+    return name if name and _store().has_reviewer(name) else None
 
 
 def require_reviewer() -> str:

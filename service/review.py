@@ -28,7 +28,8 @@ def _taxonomy():
 
 def record_decision(report_id: int, unit_index: int, reviewer: str, fields) -> dict:
     """Validate and store one decision from form or JSON fields: `action` confirm (the model's
-    labels) or correct (`area`, `category`). Returns the stored decision."""
+    labels) or correct (`area`, `category`). Returns what a script or API client is answered:
+    the stored decision and the model's and reviewed figures."""
     record = _store().get(report_id)
     if record is None:
         raise ServiceError(404, "not_found", "报告不存在 / no such report")
@@ -44,8 +45,9 @@ def record_decision(report_id: int, unit_index: int, reviewer: str, fields) -> d
         category = validate_labels(unit.get("kind", "body"), str(area), category, _taxonomy())
     except ValueError as exc:
         raise ServiceError(400, "invalid_field", str(exc)) from exc
-    return _store().add_decision(report_id, unit_index, new_area=str(area), new_category=category,
-                                 reviewer=reviewer)
+    decision = _store().add_decision(report_id, unit_index, new_area=str(area), new_category=category,
+                                     reviewer=reviewer, record=record)
+    return {"decision": decision, "figures": figures(record["result"], _store().decisions(report_id), _taxonomy())}
 
 
 @bp.get("/reports/<int:report_id>/review")
@@ -73,11 +75,9 @@ def review(report_id: int):
 @bp.post("/reports/<int:report_id>/review/units/<int:unit_index>")
 def decide(report_id: int, unit_index: int):
     reviewer = require_reviewer()
-    decision = record_decision(report_id, unit_index, reviewer, request.form)
+    answer = record_decision(report_id, unit_index, reviewer, request.form)
     if request.accept_mimetypes.best == "application/json":
-        record = _store().get(report_id)
-        return jsonify({"decision": decision,
-                        "figures": figures(record["result"], _store().decisions(report_id), _taxonomy())})
+        return jsonify(answer)
     back = request.form.get("back") or ""
     target = back if back.startswith(f"/reports/{report_id}/review") else url_for("review.review", report_id=report_id)
     return redirect(f"{target}#unit-{unit_index}", code=303)

@@ -29,8 +29,10 @@ class ModelError(RuntimeError):
 
 
 def build_pipeline(feature_set: str, *, C: float = 0.5, max_df: float = 1.0, char_ngram_max: int = 3,
-                   class_weight: str | None = "balanced", keyword_sets: tuple[str, ...] = ("keywords",)):
-    """Features, then a linear SVM (class-balanced by default) with sigmoid-calibrated probabilities."""
+                   class_weight: str | None = None, keyword_sets: tuple[str, ...] = ("keywords",)):
+    """Features, then a linear SVM with sigmoid-calibrated probabilities; `class_weight="balanced"`
+    reweights classes (measured in docs/model-comparison.md: it costs area macro-F1, so training's
+    default is None)."""
     # scikit-learn is needed to fit, not to predict: imported here, not at module level.
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import Pipeline

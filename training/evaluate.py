@@ -156,7 +156,7 @@ def candidates(task: str, taxonomy: Taxonomy, make=build_pipeline) -> list[Candi
             Candidate("rule: anchor cues", CueRuleBaseline(taxonomy.generic_titles)),
             Candidate("rule: anchor cues + named actor's act",
                       CueRuleBaseline(taxonomy.generic_titles, ANCHORED_BY)),
-            model("anchor"), model("word"), model("char"), model("word+char"),
+            model("anchor"), model("anchor+word"), model("anchor+word+char"), model("word"), model("char"), model("word+char"),
             model("word+cues"), model("char+cues"), model("word+char+cues")]
 
 

@@ -38,7 +38,8 @@ DEFAULTS = dict(area_features="auto", category_features="auto", C=0.5, max_df=1.
 # The feature sets among which "auto" chooses, inside every fold of the nested evaluation.
 # "anchor" is the anchor-cue rule as one learned feature (the rule with calibrated probabilities).
 AREA_FEATURE_SETS = ("word", "char", "word+char", "char+kw", "word+char+kw")
-CATEGORY_FEATURE_SETS = ("anchor", "word+char", "word+cues", "char+cues", "word+char+cues")
+CATEGORY_FEATURE_SETS = ("anchor", "anchor+word", "anchor+word+char", "word+char", "word+cues", "char+cues",
+                         "word+char+cues")
 # The document kind the headline figures pool over: the tool reads annual reports.
 HEADLINE_KIND = "annual_report"
 COMPARISON_FILE = PROJ_ROOT / "docs" / "model-comparison.md"

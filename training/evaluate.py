@@ -285,8 +285,9 @@ class Setting:
         return f"{self.feature_set}, outline {self.context_weight:g}, section {self.section_weight:g}"
 
 
-def _structured_predictions(fitted, data: TaskData, test: np.ndarray, grid) -> dict[tuple, list[str]]:
-    """Predictions for the `test` units of one held-out document under each structure setting.
+def _structured_predictions(fitted, data: TaskData, test: np.ndarray, grid) -> dict[tuple, tuple[list, list]]:
+    """Predictions for the `test` units of one held-out document under each structure setting,
+    with the probability each gives the true label.
 
     The outline's probabilities and the section averages are computed over all the document's
     prose units, as the served model does over a report's units (fazhi/model.py)."""
@@ -301,34 +302,48 @@ def _structured_predictions(fitted, data: TaskData, test: np.ndarray, grid) -> d
     else:
         own = fitted.predict_proba(texts)
     rows = [k for k, i in enumerate(in_doc) if test[i]]
+    truth = [classes.index(data.labels[i]) if data.labels[i] in classes else None for i in in_doc if test[i]]
     out = {}
     for wc, ws in grid:
         mixed = combine_with_structure(own, outline, section, has_context, wc, ws) if (wc or ws) else own
-        out[(wc, ws)] = [classes[j] for j in mixed[rows].argmax(axis=1)]
+        mixed = mixed[rows]
+        out[(wc, ws)] = ([classes[j] for j in mixed.argmax(axis=1)],
+                         [0.0 if j is None else float(row[j]) for row, j in zip(mixed, truth)])
     return out
 
 
 def lodo_grid(make, data: TaskData, feature_set: str, grid=NO_STRUCTURE, exclude: str | None = None):
     """Leave-one-document-out over the evaluation documents other than `exclude` (whose units
-    neither train nor test): pooled truth, documents, and predictions under each setting."""
-    y_true, y_docs, predicted = [], [], {w: [] for w in grid}
+    neither train nor test): pooled truth, documents, predictions under each setting, and the
+    probability each setting gives the true label."""
+    y_true, y_docs, predicted, true_proba = [], [], {w: [] for w in grid}, {w: [] for w in grid}
     for fitted, _, labels, docs, test in _held_out_folds(make(feature_set), data, exclude):
         y_true.extend(labels)
         y_docs.extend(docs)
-        for w, preds in _structured_predictions(fitted, data, test, grid).items():
+        for w, (preds, proba) in _structured_predictions(fitted, data, test, grid).items():
             predicted[w].extend(preds)
-    return y_true, y_docs, predicted
+            true_proba[w].extend(proba)
+    return y_true, y_docs, predicted, true_proba
+
+
+def _log_loss(true_proba) -> float:
+    """Mean negative log of the probability given to the true label (clipped, as scikit-learn's)."""
+    return float(-np.mean(np.log(np.clip(true_proba, 1e-15, 1.0)))) if len(true_proba) else 0.0
 
 
 def _select(make, data: TaskData, feature_sets, grid, exclude=None) -> tuple[Setting, dict]:
-    """The setting with the best pooled macro-F1 over leave-one-document-out folds (ties: the
-    earlier feature set and the smaller weights), and every setting's figure."""
-    figures = {}
+    """The setting with the best pooled macro-F1 over leave-one-document-out folds, and every
+    setting's figure. Ties (settings that decide alike, e.g. the anchor feature with and without
+    text features) go to the lower log-loss, the better probabilities; then to the earlier
+    feature set and the smaller weights."""
+    figures, losses = {}, {}
     for feature_set in feature_sets:
-        y_true, _, predicted = lodo_grid(make, data, feature_set, grid, exclude)
+        y_true, _, predicted, true_proba = lodo_grid(make, data, feature_set, grid, exclude)
         for (wc, ws), y_pred in predicted.items():
-            figures[Setting(feature_set, wc, ws)] = _macro_f1(y_true, y_pred)
-    return max(figures, key=figures.get), figures
+            setting = Setting(feature_set, wc, ws)
+            figures[setting] = _macro_f1(y_true, y_pred)
+            losses[setting] = _log_loss(true_proba[(wc, ws)])
+    return max(figures, key=lambda s: (round(figures[s], 9), -losses[s])), figures
 
 
 @dataclass
@@ -365,7 +380,7 @@ def nested_lodo(make, data: TaskData, feature_sets, grid=NO_STRUCTURE) -> Nested
         y_true.extend(labels[test])
         y_docs.extend(docs[test])
         y_pred.extend(_structured_predictions(fitted, data, test,
-                                              [(setting.context_weight, setting.section_weight)]).popitem()[1])
+                                              [(setting.context_weight, setting.section_weight)]).popitem()[1][0])
     selection, figures = _select(make, data, feature_sets, grid)
     result = _scores(y_true, y_pred, y_docs, data.doc_kinds, time.perf_counter() - started)
     result.candidate = "nested choice"

@@ -250,7 +250,7 @@ def _plain_figures(e: dict, make, area_setting, category_setting) -> dict:
     for key, data, setting in (("area_macro_f1", e["area_data"], area_setting),
                                ("category_macro_f1", e["category_data"], category_setting)):
         weights = (setting.context_weight, setting.section_weight)
-        y_true, y_docs, predicted = evaluate.lodo_grid(make, data, setting.feature_set, (weights,))
+        y_true, y_docs, predicted, _ = evaluate.lodo_grid(make, data, setting.feature_set, (weights,))
         kinds = [data.doc_kinds.get(d) for d in y_docs]
         pairs = [(t, p) for t, p, k in zip(y_true, predicted[weights], kinds) if k == HEADLINE_KIND]
         figures[key] = evaluate._macro_f1([t for t, _ in pairs], [p for _, p in pairs])

@@ -21,6 +21,7 @@ from fazhi.tokenizer import normalize
 EVALUATION_SOURCE = "manual"  # only these labels count as evaluation truth
 AUTHORED_SOURCE = "authored"  # sentences the team wrote itself: they train, never evaluate
 KINDS = ("heading", "body", "furniture")
+TASKS = ("area", "category")
 
 
 class LabelError(ValueError):
@@ -126,12 +127,16 @@ def load_labels(directory: Path = LABELS_DIR, taxonomy: Taxonomy | None = None,
     return units
 
 
-def labels_hash(directory: Path = LABELS_DIR) -> str:
-    """A hash of the labelled data as committed (file names and contents)."""
+def labels_hash(directory: Path = LABELS_DIR, documents: Path | None = None) -> str:
+    """A hash of the labelled data as committed (file names and contents), and of the document
+    list when given (it says which task each document trains)."""
     digest = hashlib.sha256()
     for path in label_files(directory):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
+    if documents is not None and documents.is_file():
+        digest.update(b"documents")
+        digest.update(documents.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -144,6 +149,7 @@ class SourceDocument:
     title: str
     year: int | None
     file: str | None   # relative to data/reports/
+    trains: tuple[str, ...] = TASKS  # the tasks whose models its labels train
 
 
 def load_documents(path: Path = DOCUMENTS_FILE) -> dict[str, SourceDocument]:
@@ -160,10 +166,14 @@ def load_documents(path: Path = DOCUMENTS_FILE) -> dict[str, SourceDocument]:
     for doc, entry in entries.items():
         if not isinstance(entry, dict) or not str(entry.get("kind") or "").strip():
             raise LabelError(f"{path}: document {doc!r} needs a `kind`")
+        trains = entry.get("trains", list(TASKS))
+        if not isinstance(trains, list) or not trains or set(trains) - set(TASKS):
+            raise LabelError(f"{path}: document {doc!r}: `trains` lists tasks among {', '.join(TASKS)}")
         documents[str(doc)] = SourceDocument(
             doc=str(doc), kind=str(entry["kind"]).strip(), title=str(entry.get("title") or ""),
             year=int(entry["year"]) if entry.get("year") is not None else None,
-            file=str(entry["file"]) if entry.get("file") else None)
+            file=str(entry["file"]) if entry.get("file") else None,
+            trains=tuple(t for t in TASKS if t in trains))
     return documents
 
 

@@ -256,6 +256,8 @@ def test_unlisted_document_stops_with_file_and_line(tmp_path):
     ("documents: []\n", "expected a `documents` mapping"),
     ('documents:\n  "900": {title: x}\n', "document '900' needs a `kind`"),
     ("documents: {a: [\n", "cannot read the document list"),
+    ('documents:\n  "900": {kind: authored, trains: [slogans]}\n', "`trains` lists tasks among area, category"),
+    ('documents:\n  "900": {kind: authored, trains: []}\n', "`trains` lists tasks"),
 ])
 def test_bad_document_list_is_named(tmp_path, text, message):
     from fazhi.labels import load_documents
@@ -265,3 +267,24 @@ def test_bad_document_list_is_named(tmp_path, text, message):
     with pytest.raises(LabelError, match=message) as caught:
         load_documents(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_document_that_trains_one_task_stays_out_of_the_other(tmp_path):
+    from fazhi.labels import load_documents
+    from training.evaluate import build_tasks
+
+    write_jsonl(tmp_path / "900.jsonl", GOOD)
+    write_jsonl(tmp_path / "901.jsonl", [{**row, "doc": "901", "source": "authored", "text": row["text"] + "（写）"}
+                                         for row in GOOD])
+    (tmp_path / "documents.yaml").write_text(
+        'documents:\n  "900": {kind: annual_report}\n  "901": {kind: authored, trains: [category]}\n',
+        encoding="utf-8")
+    documents = load_documents(tmp_path / "documents.yaml")
+    assert documents["900"].trains == ("area", "category") and documents["901"].trains == ("category",)
+    area, category = build_tasks(load_labels(tmp_path, TAXONOMY), documents)
+    assert set(area.docs) == {"900"}
+    assert set(category.docs) == {"900", "901"}
+    before = labels_hash(tmp_path, tmp_path / "documents.yaml")
+    (tmp_path / "documents.yaml").write_text('documents:\n  "900": {kind: annual_report}\n  "901": {kind: authored}\n',
+                                            encoding="utf-8")
+    assert labels_hash(tmp_path, tmp_path / "documents.yaml") != before  # what trains what is part of the data

@@ -60,8 +60,15 @@ def report_contexts(units: list[LabelledUnit], documents: dict[str, SourceDocume
     return contexts
 
 
+def _training(task: str, units: list[LabelledUnit], documents: dict[str, SourceDocument]) -> list[LabelledUnit]:
+    """The units of the documents that train `task` (data/documents.yaml, `trains`)."""
+    return [u for u in units if task in documents[u.doc].trains]
+
+
 def area_task(units: list[LabelledUnit], documents: dict[str, SourceDocument]) -> TaskData:
-    """Every unit trains the area model; manual body sentences are its evaluation truth."""
+    """Every unit trains the area model (unless its document trains category only); manual body
+    sentences are its evaluation truth."""
+    units = _training("area", units, documents)
     return TaskData("area", [u.text for u in units], [u.area for u in units], [u.doc for u in units],
                     np.array([u.is_evaluation_truth and u.kind == "body" for u in units]),
                     report_contexts(units, documents), {d: documents[d].kind for d in documents},
@@ -69,7 +76,7 @@ def area_task(units: list[LabelledUnit], documents: dict[str, SourceDocument]) -
 
 
 def category_task(units: list[LabelledUnit], documents: dict[str, SourceDocument]) -> TaskData:
-    chosen = [u for u in units if u.category is not None]
+    chosen = [u for u in _training("category", units, documents) if u.category is not None]
     return TaskData("category", [u.text for u in chosen], [u.category for u in chosen],
                     [u.doc for u in chosen], np.array([u.is_evaluation_truth for u in chosen]),
                     doc_kinds={d: documents[d].kind for d in documents})

@@ -2,7 +2,8 @@
 
     python -m training.levers            # a few minutes: one nested evaluation per row
 
-Rows: the default training run; without the authored sentences; the taxonomy's original
+Rows: the default training run; without the authored sentences; without the fourth authored
+corpus, and with it training area as well as category; the taxonomy's original
 keyword lists only (no 2021-outline keywords); no class weights; no report structure (the
 sentence alone). Prints a Markdown table of the nested macro-F1 over annual reports and over
 all documents, for area and category (docs/model-comparison.md, "Levers").
@@ -17,6 +18,8 @@ from training.train import HEADLINE_KIND, evaluate_all, parse_args
 LEVERS = (
     ("default (all levers)", []),
     ("without authored sentences", ["--without-authored"]),
+    ("without authored-d (the guide's hard cases; it trains category only)", ["--without-document", "authored-d"]),
+    ("authored-d trains area too", ["--every-document-trains-both"]),
     ("taxonomy keywords without the 2021 outline's", ["--keyword-sets", "keywords"]),
     ("class-balanced weights (instead of the priors as in the data)", ["--class-weight", "balanced"]),
 )

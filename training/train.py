@@ -20,10 +20,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from fazhi.inference import compile_pipeline
-from fazhi.labels import AUTHORED_SOURCE, LabelError, load_documents, load_labels, labels_hash
+from fazhi.labels import AUTHORED_SOURCE, TASKS, LabelError, load_documents, load_labels, labels_hash
 from fazhi.model import SentenceClassifier, build_pipeline
 from fazhi.paths import DOCUMENTS_FILE, LABELS_DIR, PROJ_ROOT
 from fazhi.taxonomy import load_taxonomy
@@ -63,6 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--class-weight", default=DEFAULTS["class_weight"], choices=("balanced", "none"))
     parser.add_argument("--without-authored", action="store_true",
                         help="train without the authored sentences (source: authored), to measure them")
+    parser.add_argument("--without-document", action="append", default=[], metavar="DOC",
+                        help="train without this document's labels (repeatable), to measure them")
+    parser.add_argument("--every-document-trains-both", action="store_true",
+                        help="ignore the `trains` of data/documents.yaml (every document trains both tasks), to measure it")
     parser.add_argument("--registered-model", default=REGISTERED_MODEL)
     parser.add_argument("--experiment", default="fazhi")
     parser.add_argument("--write-comparison", type=Path, default=None,
@@ -117,7 +122,11 @@ def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
     units = load_labels(args.labels_dir, taxonomy)
     if args.without_authored:
         units = [u for u in units if u.source != AUTHORED_SOURCE]
-    area_data, category_data = evaluate.build_tasks(units, load_documents(documents_file(args)))
+    units = [u for u in units if u.doc not in args.without_document]
+    documents = load_documents(documents_file(args))
+    if args.every_document_trains_both:
+        documents = {doc: replace(d, trains=TASKS) for doc, d in documents.items()}
+    area_data, category_data = evaluate.build_tasks(units, documents)
     make = model_factory(args)
     area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, make))
     category_results = evaluate.compare(category_data, evaluate.candidates("category", taxonomy, make))
@@ -166,7 +175,7 @@ def run(args: argparse.Namespace) -> dict:
 
     started = time.perf_counter()
     taxonomy = load_taxonomy()
-    data_hash = labels_hash(args.labels_dir)
+    data_hash = labels_hash(args.labels_dir, documents_file(args))
     e = evaluate_all(args, taxonomy)
     units, area_data, category_data, make = e["units"], e["area_data"], e["category_data"], e["make"]
     area_setting, category_setting = e["area_nested"].selection, e["category_nested"].selection
@@ -201,6 +210,8 @@ def run(args: argparse.Namespace) -> dict:
                   "data_hash": data_hash, "taxonomy_version": taxonomy.version,
                   "context_weight": area_setting.context_weight, "section_weight": area_setting.section_weight,
                   "without_authored": args.without_authored,
+                  "without_documents": "+".join(args.without_document),
+                  "every_document_trains_both": args.every_document_trains_both,
                   **{f"n_units_{source}": n for source, n in sorted(Counter(u.source for u in units).items())},
                   "evaluation": "nested leave-one-document-out"}
         # `mlflow run` has already logged the entry point's parameters; MLflow refuses re-logging.

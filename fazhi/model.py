@@ -15,7 +15,7 @@ from typing import Sequence
 import joblib
 import numpy as np
 
-from fazhi.featurize import shared_tokens
+from fazhi.featurize import TextBatch
 from fazhi.paths import DEFAULT_MODEL_FILE
 
 CONCRETE = "concrete"
@@ -64,7 +64,7 @@ def structure_parts(predict_proba, texts: Sequence[str], contexts: Sequence[str]
     """What the report's structure mixes for each text: its own probabilities, its section
     outline's (each distinct outline classified once; zeros without one), the average of its
     section (the texts that share its outline), and whether it has an outline."""
-    own = predict_proba(list(texts))
+    own = predict_proba(texts if isinstance(texts, list) else list(texts))
     distinct = sorted({c for c in contexts if c})
     by_context = dict(zip(distinct, predict_proba(distinct))) if distinct else {}
     outline = np.array([by_context[c] if c else np.zeros(own.shape[1]) for c in contexts]).reshape(own.shape)
@@ -105,7 +105,7 @@ class SentenceClassifier:
 
     def _area_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities over all taxonomy areas (areas unseen in training get 0)."""
-        proba = self.area_pipeline.predict_proba(list(texts))
+        proba = self.area_pipeline.predict_proba(texts if isinstance(texts, list) else list(texts))
         scores = np.zeros((len(texts), len(self.area_ids)))
         for j, area in enumerate(self.area_pipeline.classes_):
             scores[:, self.area_ids.index(area)] = proba[:, j]
@@ -122,33 +122,42 @@ class SentenceClassifier:
 
     def predict(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[dict]:
         """One dict per text: text, area, area_scores, category, concrete_prob."""
-        texts = list(texts)
-        if not texts:
+        # Both pipelines read the same normalized texts and tokens, computed once.
+        batch = TextBatch(texts)
+        if not batch:
             return []
-        with shared_tokens():  # both pipelines read the same jieba tokens
-            scores = self.area_scores(texts, contexts)
-            concrete_col = list(self.category_pipeline.classes_).index(CONCRETE)
-            concrete = self.category_pipeline.predict_proba(texts)[:, concrete_col]
-        results = []
-        best = scores.argmax(axis=1).tolist()
-        # Python floats, converted once: rounding them costs a fraction of numpy scalars'.
-        for text, row, top, p in zip(texts, scores.tolist(), best, concrete.tolist()):
-            area = self.area_ids[top]
-            on_topic = area != self.off_topic_area
-            results.append({
-                "text": text,
-                "area": area,
-                "area_scores": {a: round(s, 4) for a, s in zip(self.area_ids, row)},
-                "category": (CONCRETE if p >= 0.5 else SLOGAN) if on_topic else None,
-                "concrete_prob": round(p, 4) if on_topic else None,
-            })
-        return results
+        scores = self.area_scores(batch, contexts)
+        concrete_col = list(self.category_pipeline.classes_).index(CONCRETE)
+        concrete = self.category_pipeline.predict_proba(batch)[:, concrete_col]
+        areas = [self.area_ids[i] for i in scores.argmax(axis=1).tolist()]
+        on_topic = [area != self.off_topic_area for area in areas]
+        rounded_scores = rounded(scores, 4).tolist()
+        rounded_concrete = rounded(concrete, 4).tolist()
+        ids = self.area_ids
+        return [{"text": text, "area": area, "area_scores": dict(zip(ids, row)),
+                 "category": (CONCRETE if p >= 0.5 else SLOGAN) if topical else None,
+                 "concrete_prob": r if topical else None}
+                for text, area, row, p, r, topical in zip(batch, areas, rounded_scores, concrete.tolist(),
+                                                          rounded_concrete, on_topic)]
 
     def save(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(self, path, compress=3)
         return path
+
+
+def rounded(values: np.ndarray, places: int) -> np.ndarray:
+    """Python's round(x, places) of every element (the double nearest the decimal rounding of
+    x's exact value), for a whole array at once. Scaling and rounding with numpy gives the same
+    digits except within rounding error of a half, where Python's round decides."""
+    scale = 10.0 ** places
+    scaled = values * scale
+    result = np.rint(scaled) / scale
+    near_half = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
+    for index in zip(*np.nonzero(near_half)):
+        result[index] = round(float(values[index]), places)
+    return result
 
 
 def load_classifier(path: Path | str) -> SentenceClassifier:

@@ -40,19 +40,19 @@ def test_compiled_category_pipeline_equals_the_fitted_one(feature_set):
     assert list(compiled.predict(SENTENCES)) == list(pipeline.predict(SENTENCES))
 
 
-def test_serving_the_committed_model_imports_neither_scikit_learn_nor_scipy():
+def test_serving_the_committed_model_imports_neither_scikit_learn_nor_scipy_nor_joblib():
     probe = ("import sys\nfrom fazhi.model import get_classifier\nfrom fazhi.scoring import score_report\n"
              "from fazhi.paths import REPORTS_DIR\n"
              "text = sorted(REPORTS_DIR.glob('*.txt'))[0].read_text(encoding='utf-8')\n"
              "assert score_report(get_classifier(), text)['score'] is not None\n"
-             "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))\n")
+             "print(sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
 def test_a_model_file_of_the_earlier_layout_predicts_the_same(tmp_path):
-    """Model files compiled before (a column and an idf of 0 for every character bucket; no
-    word lookup tables) still load, and predict the same probabilities."""
+    """Model files compiled before (joblib, compressed; a column and an idf of 0 for every
+    character bucket; no word lookup tables) still load, and predict the same probabilities."""
     import joblib
 
     from fazhi.inference import CharBlock, WordBlock

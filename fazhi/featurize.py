@@ -65,17 +65,32 @@ class SparseRows:
         return indptr
 
     def dot_transposed(self, weights: np.ndarray) -> np.ndarray:
-        """self @ weights.T for dense weights of shape (k, n_cols): one weighted bincount per
-        row of weights, so that nothing larger than one value per entry is ever built."""
-        out = np.empty((self.shape[0], weights.shape[0]))
+        """self @ weights.T for dense weights of shape (k, n_cols): per row of weights, the
+        products of all entries summed row by row (np.add.reduceat over the rows that have
+        entries), so that nothing larger than one value per entry is ever built."""
+        out = np.zeros((weights.shape[0], self.shape[0]))
+        if not len(self.rows):
+            return out.T
+        starts = np.flatnonzero(np.concatenate(([True], self.rows[1:] != self.rows[:-1])))
+        filled = self.rows[starts]
+        products = np.empty(len(self.cols))
         for k, row in enumerate(weights):
-            out[:, k] = np.bincount(self.rows, weights=self.values * row[self.cols], minlength=self.shape[0])
-        return out
+            np.take(row, self.cols, out=products)
+            products *= self.values
+            out[k, filled] = np.add.reduceat(products, starts)
+        return out.T
+
+
+# Sparse entries are sorted and counted by one 64-bit key: the row in the high half, the
+# column in the low half (no division to split them again).
+_COLUMN_BITS = 32
 
 
 def count_entries(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> SparseRows:
     """How often each (row, column) pair occurs, as SparseRows of counts."""
-    keys = rows.astype(np.int64) * shape[1] + cols
+    if shape[1] >= 1 << _COLUMN_BITS:
+        raise ValueError(f"at most 2^{_COLUMN_BITS} columns")
+    keys = (rows.astype(np.int64) << _COLUMN_BITS) | cols
     keys.sort()
     if len(keys):
         starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
@@ -83,8 +98,7 @@ def count_entries(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) ->
         keys = keys[starts]
     else:
         counts = np.zeros(0)
-    rows, cols = np.divmod(keys, shape[1])
-    return SparseRows(rows, cols, counts, shape)
+    return SparseRows(keys >> _COLUMN_BITS, keys & ((1 << _COLUMN_BITS) - 1), counts, shape)
 
 
 def tfidf_rows(counts: SparseRows, idf: np.ndarray, sublinear_tf: bool) -> SparseRows:
@@ -216,24 +230,39 @@ def char_ngram_hashes(texts, ngram_range: tuple[int, int], n_buckets: int) -> tu
 
 
 def _char_ngram_hashes(batch: TextBatch, ngram_range, n_buckets):
-    texts = [_DIGITS.sub("0", t) for t in batch.normalized]
+    # Digits folded in one substitution over the joined texts where they hold no newline of
+    # their own (no number spans one), else text by text.
+    joined = "\n".join(batch.normalized)
+    if joined.count("\n") == len(batch) - 1:
+        texts = _DIGITS.sub("0", joined).split("\n")
+    else:
+        texts = [_DIGITS.sub("0", t) for t in batch.normalized]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     # One array of code points for all texts; doc_of[i] is the text of position i.
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     doc_of = np.repeat(np.arange(len(texts)), lengths)
     low, high = ngram_range
+    # For a power of two, the remainder is the low bits: the same buckets, without a division.
+    power_of_two = n_buckets & (n_buckets - 1) == 0
     rows, buckets = [], []
     for n in range(low, high + 1):
         if len(codes) < n:
             break
         h = np.zeros(len(codes) - n + 1, dtype=np.uint64)
         for k in range(n):  # polynomial hash of the n code points starting at each position
-            h = h * np.uint64(1_000_003) + codes[k:len(codes) - n + 1 + k]
-        h = h * np.uint64(31) + np.uint64(n)
+            h *= np.uint64(1_000_003)
+            h += codes[k:len(codes) - n + 1 + k]
+        h *= np.uint64(31)
+        h += np.uint64(n)
         starts = doc_of[:len(h)]
         inside = starts == doc_of[n - 1:]  # an n-gram must not span two texts
+        h = h[inside]
+        if power_of_two:
+            h &= np.uint64(n_buckets - 1)
+        else:
+            h %= np.uint64(n_buckets)
         rows.append(starts[inside])
-        buckets.append((h[inside] % np.uint64(n_buckets)).astype(np.int64))
+        buckets.append(h.astype(np.int64))
     rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     buckets = np.concatenate(buckets) if buckets else np.zeros(0, dtype=np.int64)
     return rows, buckets
@@ -266,15 +295,23 @@ CUES = {
         r"|[^\W\d_]{2,4}(?:区|县|镇|乡|街道)(?![^\W\d_]*(?:各|全))|[^\W\d_]{2,6}两地[^\W\d_]{1,8}?部门)"
         rf"[^，,；;。]{{0,30}}?(?:{_ACTS})"),
 }
-# What every match of each cue contains: a digit, a 《, a quote mark, an act (any of a cue's
-# expressions). These are plain characters and words, never a newline, so one search of a
-# batch's texts joined by newlines finds the texts that hold them, and each cue's expression
-# runs on those texts only.
+# What every match of each cue contains: for each cue, one or more alternatives (a branch of
+# its expression), each a set of things that a match of it holds: a digit and a 元, a 《, an
+# act. Each is a string of characters (any of them) or an expression, never a newline, so one
+# search of a batch's texts joined by newlines finds the texts that hold it, and a cue's
+# expression runs only on the texts that hold all of some alternative.
 _DIGIT = re.compile(r"\d+")
 _NEEDS = {
-    "number": (_DIGIT,), "count": (_DIGIT,), "amount": (_DIGIT,), "percent": (_DIGIT, re.compile("百分之")),
-    "title": (re.compile("《"),), "doc_number": (_DIGIT,), "date": (_DIGIT,), "year": (_DIGIT,),
-    "quoted_name": (re.compile("[“\"]"),), "actor_act": (re.compile(_ACTS),),
+    "number": ((_DIGIT,),),
+    "count": ((_DIGIT,),),
+    "amount": ((_DIGIT, "元"),),
+    "percent": ((_DIGIT, "%％"), (re.compile("百分之"),)),
+    "title": (("《",),),
+    "doc_number": ((_DIGIT, "号"),),
+    "date": ((_DIGIT, "月"),),
+    "year": ((_DIGIT, "年"),),
+    "quoted_name": (("“\"",),),
+    "actor_act": ((re.compile(_ACTS),),),
 }
 # Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
 GENERIC_TITLE_CUE = "generic_title"
@@ -293,10 +330,14 @@ def _is_generic_title(title: str, generic_titles) -> bool:
     return _BRACKETED.sub("", title[1:-1]).strip() in generic_titles
 
 
-def _texts_holding(pattern: re.Pattern, joined: str, starts: np.ndarray) -> np.ndarray:
-    """Whether `pattern` (that never matches a newline) matches in each of the texts joined
-    by newlines in `joined`, which start at `starts`."""
-    found = np.array([m.start() for m in pattern.finditer(joined)], dtype=np.int64)
+def _texts_holding(need, joined: str, codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Whether each of the texts joined by newlines in `joined` (code points `codes`), which
+    start at `starts`, holds `need`: any of a string's characters, or a match of an expression
+    (that never matches a newline)."""
+    if isinstance(need, str):
+        found = np.flatnonzero(np.isin(codes, [ord(c) for c in need]))
+    else:
+        found = np.array([m.start() for m in need.finditer(joined)], dtype=np.int64)
     holding = np.zeros(len(starts), dtype=bool)
     holding[np.searchsorted(starts, found, side="right") - 1] = True
     return holding
@@ -314,13 +355,17 @@ def cue_count_arrays(texts: list[str], generic_titles=(), names=CUE_NAMES) -> di
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     starts = np.cumsum(lengths + 1) - lengths - 1
     joined = "\n".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     holding = {}  # need → whether each text holds it, searched once per batch
-    candidates = {}
-    for name in needed | needed_for_anchor:
-        for need in _NEEDS[name]:
-            if need not in holding:
-                holding[need] = _texts_holding(need, joined, starts)
-        candidates[name] = np.flatnonzero(np.logical_or.reduce([holding[need] for need in _NEEDS[name]]))
+
+    def holds(need):
+        if need not in holding:
+            holding[need] = _texts_holding(need, joined, codes, starts)
+        return holding[need]
+
+    candidates = {name: np.flatnonzero(np.logical_or.reduce(
+        [np.logical_and.reduce([holds(need) for need in alternative]) for alternative in _NEEDS[name]]))
+        for name in needed | needed_for_anchor}
     counts = {}
     for name in needed - {"title"}:
         column = np.zeros(len(texts), dtype=np.int64)
@@ -336,7 +381,7 @@ def cue_count_arrays(texts: list[str], generic_titles=(), names=CUE_NAMES) -> di
         counts["title"], counts[GENERIC_TITLE_CUE] = titles, generic
     if ANCHORED_CUE in wanted:
         anchored = np.zeros(len(texts), dtype=bool)
-        for name in ANCHORED_BY:  # any order gives the same answer; this one finds most anchors early
+        for name in ANCHORED_BY:  # each text until one anchor is found (any order, the same answer)
             for i in candidates[name][~anchored[candidates[name]]].tolist():
                 if name == "title":
                     anchored[i] = any(not _is_generic_title(t, generic_titles) for t in CUES["title"].findall(texts[i]))

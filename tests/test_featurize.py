@@ -72,3 +72,31 @@ def test_char_ngrams_are_hashed_once_per_batch():
     counted = char_ngram_counts(batch, (1, 3), 2 ** 10)
     for a, b in ((counted.rows, alone.rows), (counted.cols, alone.cols), (counted.values, alone.values)):
         assert np.array_equal(a, b)
+
+
+def test_cues_found_in_a_batch_are_each_texts_own():
+    """Each cue's expression runs only on the texts that hold what its matches need: the
+    counts equal searching every text with every expression."""
+    import re
+
+    from fazhi.featurize import ANCHORED_BY, ANCHORED_CUE, CUES, _is_generic_title, cue_count_arrays
+    from fazhi.labels import load_labels
+    from fazhi.paths import REPORTS_DIR
+    from fazhi.splitter import split_units
+
+    texts = [normalize(u.text) for u in load_labels()] + [
+        normalize(u.text) for path in sorted(REPORTS_DIR.glob("*.txt"))
+        for u in split_units(path.read_text(encoding="utf-8"))] + [
+        "", "百分之五十", "增长12％", "共5.5万元", "〔2019〕3号", "3月5日", "“某某”", "区司法局\n制定了办法"]
+    found = cue_count_arrays(texts, GENERIC)
+    for name, pattern in CUES.items():
+        if name != "title":
+            assert found[name].tolist() == [len(pattern.findall(t)) for t in texts], name
+    titles = [CUES["title"].findall(t) for t in texts]
+    generic = [sum(_is_generic_title(x, GENERIC) for x in ts) for ts in titles]
+    assert found[GENERIC_TITLE_CUE].tolist() == generic
+    assert found["title"].tolist() == [len(ts) - g for ts, g in zip(titles, generic)]
+    anchored = [int(any(CUES[n].search(t) for n in ANCHORED_BY if n != "title")
+                    or any(not _is_generic_title(x, GENERIC) for x in ts)) for t, ts in zip(texts, titles)]
+    assert found[ANCHORED_CUE].tolist() == anchored
+    assert re.search("\n", "".join(texts))  # a text with a newline of its own is among them

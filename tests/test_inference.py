@@ -104,3 +104,15 @@ def test_rounding_a_whole_array_rounds_as_python_does():
     values = np.concatenate([rng.random(100_000), np.arange(0, 20_001) / 20_000,  # every half of 1e-4
                              [0.0, 1.0, 0.00005, 0.12345, 0.99995, 0.30000000000000004]])
     assert rounded(values, 4).tolist() == [round(v, 4) for v in values.tolist()]
+
+
+def test_predicting_in_chunks_changes_nothing(monkeypatch):
+    from fazhi import model as model_module
+    from fazhi.splitter import section_contexts
+
+    classifier = model_module.get_classifier()
+    units = split_units(sorted(REPORTS_DIR.glob("*.txt"))[0].read_text(encoding="utf-8"))
+    texts, contexts = [u.text for u in units], section_contexts(units)
+    whole = classifier.predict(SENTENCES[:500]), classifier.predict(texts, contexts)
+    monkeypatch.setattr(model_module, "PREDICT_CHUNK", 7)
+    assert (classifier.predict(SENTENCES[:500]), classifier.predict(texts, contexts)) == whole

@@ -130,3 +130,16 @@ def test_initialising_leaves_no_file_open():
     done = _run("import fazhi.tokenizer as t; t.initialize()", "-W", "default::ResourceWarning")
     assert done.returncode == 0
     assert done.stderr == ""
+
+
+def test_normalize_is_nfkc():
+    import random
+    import unicodedata
+
+    rng = random.Random(3)
+    # ASCII, its full-width forms, and characters that compose, decompose or widen around them.
+    chars = [chr(c) for c in [*range(0x20, 0x7F), *range(0xFF01, 0xFF5F), 0x301, 0x323, 0x3000, 0x2460, 0x2103,
+                              0x4E00, 0x3001, 0xFF61, 0xFFE5, 0x1E9B, 0xA0]]
+    for _ in range(50_000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 8)))
+        assert normalize(text) == unicodedata.normalize("NFKC", text), text

@@ -27,8 +27,9 @@ SLOGAN = "slogan"
 # Folds of the internal cross-validation that fits the sigmoid calibration.
 CALIBRATION_FOLDS = 3
 # Texts featurized together: the arrays of a few thousand sentences stay in the processor's
-# caches and in memory the process already has, where those of 20,000 cost ~0.2 s more in
-# page faults and cache misses; and memory stays bounded however many texts come.
+# caches and in memory the process already has, where those of 20,000 sentences cost a few
+# tenths of a second more (page faults, cache misses); and memory stays bounded however many
+# texts come.
 PREDICT_CHUNK = 4096
 
 

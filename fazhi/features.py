@@ -8,13 +8,18 @@ which the compiled predictor shares.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from fazhi.featurize import (ANCHORED_CUE, CUE_NAMES, KeywordMatcher, char_ngram_counts, cue_matrix, tfidf_rows,
-                             word_tokens)
+from fazhi.featurize import (ANCHORED_CUE, CUE_NAMES, KeywordMatcher, SparseRows, char_ngram_counts, cue_matrix,
+                             tfidf_rows, word_tokens)
 from fazhi.tokenizer import normalize
+
+
+def _csr(rows: SparseRows) -> sparse.csr_matrix:
+    return sparse.csr_matrix((rows.values, rows.cols, rows.indptr), shape=rows.shape)
 
 
 def _taxonomy(taxonomy_file):
@@ -39,7 +44,7 @@ class SpecificityCues(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X):
-        return cue_matrix(X, self.generic_titles_, self.names_)
+        return sparse.csr_matrix(cue_matrix(X, self.generic_titles_, self.names_))
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray([f"cue_{name}" for name in self.names_], dtype=object)
@@ -64,7 +69,7 @@ class TaxonomyKeywords(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X):
-        return self.matcher_.matrix(X)
+        return sparse.csr_matrix(self.matcher_.matrix(X))
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray([f"kw_{area}" for area in self.keywords_], dtype=object)
@@ -86,7 +91,7 @@ class HashedCharNgrams(BaseEstimator, TransformerMixin):
 
     def fit(self, X, y=None):
         counts = char_ngram_counts(X, self.ngram_range, self.n_buckets)
-        df = np.bincount(counts.indices, minlength=self.n_buckets)
+        df = np.bincount(counts.cols, minlength=self.n_buckets)
         n = counts.shape[0]
         # scikit-learn's smooth idf; n-grams never seen in fitting weigh 0, as they would be
         # absent from a fitted vocabulary (a high idf would let them swamp the known ones).
@@ -94,7 +99,7 @@ class HashedCharNgrams(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X):
-        return tfidf_rows(char_ngram_counts(X, self.ngram_range, self.n_buckets), self.idf_, self.sublinear_tf)
+        return _csr(tfidf_rows(char_ngram_counts(X, self.ngram_range, self.n_buckets), self.idf_, self.sublinear_tf))
 
 
 def word_tfidf(**overrides) -> TfidfVectorizer:

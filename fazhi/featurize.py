@@ -2,143 +2,281 @@
 
 Shared by the scikit-learn transformers that training fits (fazhi/features.py) and the
 compiled predictor that serves a trained model (fazhi/inference.py), so that both compute
-exactly the same numbers and serving never has to import scikit-learn.
+exactly the same numbers and serving imports neither scikit-learn nor scipy (scipy.sparse
+alone costs ~0.1 s of every start). Sparse features are `SparseRows`: the entries of a
+canonical CSR matrix as numpy arrays, which training wraps in scipy matrices.
 """
 from __future__ import annotations
 
 import re
-import threading
-from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
-from scipy import sparse
 
-from fazhi.tokenizer import normalize, tokenize
+from fazhi.tokenizer import normalize, tokenize, tokenize_all
 
+# Every number becomes "0" (in tokens and character n-grams): "43件" and "7件" are the same feature.
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 
 
-def fold_digits(text: str) -> str:
-    """NFKC, then every number becomes "0": "43件" and "7件" are the same feature."""
-    return _DIGITS.sub("0", normalize(text))
+class TextBatch(list):
+    """Texts featurized together: a list of them, which also keeps what more than one feature
+    block (or the area and the category pipeline) reads: each text normalized once, the tokens
+    of all texts cut in one call, the character n-grams hashed once. It lives as long as one
+    prediction, so memory stays bounded and nothing is cached across documents."""
+
+    def __init__(self, texts):
+        super().__init__(texts)
+        self._computed = {}
+
+    def computed(self, key, compute):
+        if key not in self._computed:
+            self._computed[key] = compute()
+        return self._computed[key]
+
+    @property
+    def normalized(self) -> list[str]:
+        return self.computed("normalized", lambda: [normalize(t) for t in self])
+
+    @property
+    def tokens(self) -> tuple[list[str], np.ndarray]:
+        """All texts' tokens (`tokenize`'s, digits not folded) and the text of each."""
+        return self.computed("tokens", lambda: tokenize_all(self.normalized))
 
 
-_shared = threading.local()
+def as_batch(texts) -> TextBatch:
+    return texts if isinstance(texts, TextBatch) else TextBatch(texts)
+
+
+@dataclass
+class SparseRows:
+    """A sparse matrix as its entries in canonical CSR order (by row, then column, each once)."""
+
+    rows: np.ndarray      # int64, the row of each entry
+    cols: np.ndarray      # int64
+    values: np.ndarray    # float64
+    shape: tuple[int, int]
+
+    @property
+    def indptr(self) -> np.ndarray:
+        indptr = np.zeros(self.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.rows, minlength=self.shape[0]), out=indptr[1:])
+        return indptr
+
+    def dot_transposed(self, weights: np.ndarray) -> np.ndarray:
+        """self @ weights.T for dense weights of shape (k, n_cols): per row of weights, the
+        products of all entries summed row by row (np.add.reduceat over the rows that have
+        entries), so that nothing larger than one value per entry is ever built."""
+        out = np.zeros((weights.shape[0], self.shape[0]))
+        if not len(self.rows):
+            return out.T
+        starts = np.flatnonzero(np.concatenate(([True], self.rows[1:] != self.rows[:-1])))
+        filled = self.rows[starts]
+        products = np.empty(len(self.cols))
+        for k, row in enumerate(weights):
+            np.take(row, self.cols, out=products)
+            products *= self.values
+            out[k, filled] = np.add.reduceat(products, starts)
+        return out.T
+
+
+# Sparse entries are sorted and counted by one 64-bit key: the row in the high half, the
+# column in the low half (no division to split them again).
+_COLUMN_BITS = 32
+
+
+def count_entries(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> SparseRows:
+    """How often each (row, column) pair occurs, as SparseRows of counts."""
+    if shape[1] >= 1 << _COLUMN_BITS:
+        raise ValueError(f"at most 2^{_COLUMN_BITS} columns")
+    keys = (rows.astype(np.int64) << _COLUMN_BITS) | cols
+    keys.sort()
+    if len(keys):
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        counts = np.diff(np.append(starts, len(keys))).astype(np.float64)
+        keys = keys[starts]
+    else:
+        counts = np.zeros(0)
+    return SparseRows(keys >> _COLUMN_BITS, keys & ((1 << _COLUMN_BITS) - 1), counts, shape)
+
+
+def tfidf_rows(counts: SparseRows, idf: np.ndarray, sublinear_tf: bool) -> SparseRows:
+    """Raw counts → (1 + log) tf · idf, each row scaled to unit length."""
+    data = counts.values.astype(np.float64)
+    if sublinear_tf:
+        data = np.log(data) + 1.0
+    data *= idf[counts.cols]
+    norms = np.sqrt(np.bincount(counts.rows, weights=data * data, minlength=counts.shape[0]))
+    norms[norms == 0] = 1.0
+    data /= norms[counts.rows]
+    return SparseRows(counts.rows, counts.cols, data, counts.shape)
+
+
 _TOKEN_SEPARATOR = "\x00"
-
-
-@contextmanager
-def shared_tokens():
-    """Within this block, each distinct text is tokenized once, and the character n-grams of
-    the same batch of texts are counted once, however many pipelines (area and category) ask
-    for them. Scoped to one call, so memory stays bounded and nothing is cached across
-    documents."""
-    outer = getattr(_shared, "cache", None)
-    outer_counts = getattr(_shared, "char_counts", None)
-    _shared.cache = {} if outer is None else outer
-    _shared.char_counts = {} if outer_counts is None else outer_counts
-    try:
-        yield
-    finally:
-        _shared.cache = outer
-        _shared.char_counts = outer_counts
 
 
 def word_tokens(text: str) -> list[str]:
     """jieba tokens with numbers folded (a module-level function, so it pickles)."""
-    cache = getattr(_shared, "cache", None)
-    if cache is not None and text in cache:
-        return cache[text]
     # One substitution over the tokens joined by a separator that no number spans, instead of
     # one per token: the same tokens, folded.
     raw = tokenize(text)
     if raw and _TOKEN_SEPARATOR not in text:
-        tokens = _DIGITS.sub("0", _TOKEN_SEPARATOR.join(raw)).split(_TOKEN_SEPARATOR)
+        return _DIGITS.sub("0", _TOKEN_SEPARATOR.join(raw)).split(_TOKEN_SEPARATOR)
+    return [_DIGITS.sub("0", t) for t in raw]
+
+
+class VocabularyCounter:
+    """Counts of a fitted vocabulary's word n-grams in a batch of texts, looked up with numpy
+    instead of building an n-gram string per position.
+
+    Every token the vocabulary's n-grams are made of has a number; an n-token sequence that
+    begins some vocabulary n-gram is numbered from its (n-1)-token prefix's number and its
+    last token (one sorted table per length), so all positions of all texts are looked up at
+    once. The vocabulary's keys are scikit-learn's n-grams joined by a space, and jieba's
+    tokens (whitespace dropped) never hold one, so a key split at spaces gives its tokens.
+    The tables are built when compiling and pickled with the model (building them costs more
+    than loading them).
+    """
+
+    def __init__(self, vocabulary: dict[str, int], ngram_range: tuple[int, int]):
+        low, high = ngram_range
+        grams = {tuple(key.split(" ")): column for key, column in vocabulary.items()}
+        if any(not low <= len(g) <= high or "" in g for g in grams):
+            raise ValueError("a vocabulary key is not an n-gram of the fitted range")
+        token_id: dict[str, int] = {}
+        for gram in grams:
+            for token in gram:
+                token_id.setdefault(token, len(token_id))
+        n_tokens = len(token_id)
+        unigram_columns = np.full(n_tokens, -1, dtype=np.int64)
+        for gram, column in grams.items():
+            if len(gram) == 1:
+                unigram_columns[token_id[gram[0]]] = column
+        numbers = {(token,): number for token, number in token_id.items()}  # of the 1-token prefixes
+        levels = []  # for n = 2..high: sorted keys of the n-token prefixes, their numbers, columns
+        for n in range(2, high + 1):
+            prefixes = sorted({gram[:n] for gram in grams if len(gram) >= n})
+            keys = np.array([numbers[p[:-1]] * n_tokens + token_id[p[-1]] for p in prefixes], dtype=np.int64)
+            columns = np.array([grams.get(p, -1) for p in prefixes], dtype=np.int64)
+            order = np.argsort(keys)
+            levels.append((keys[order], order.astype(np.int64), columns[order]))
+            numbers = {p: i for i, p in enumerate(prefixes)}
+        self.n_columns = len(vocabulary)
+        self.ngram_range = (low, high)
+        self.token_id = token_id
+        self.unigram_columns = unigram_columns
+        self.levels = levels
+        # The few tokens that folding digits changes ("0.0" → "0"): met as cut, they are
+        # folded like unknown ones, not taken as they are.
+        self.refolded = np.array(sorted(i for t, i in token_id.items() if _DIGITS.sub("0", t) != t), dtype=np.int64)
+
+    def token_numbers(self, tokens: list[str]) -> np.ndarray:
+        """The number of each token after folding digits (`word_tokens`), -1 if no vocabulary
+        n-gram holds it. Folding leaves most tokens as they are: they are looked up as cut,
+        and only the others (unknown as cut) are folded and looked up again."""
+        token_id = self.token_id
+        numbers = np.fromiter(map(token_id.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        if len(self.refolded):
+            numbers[np.isin(numbers, self.refolded)] = -1
+        unknown = np.flatnonzero(numbers < 0)
+        if len(unknown):
+            others = [tokens[i] for i in unknown.tolist()]
+            joined = _TOKEN_SEPARATOR.join(others)
+            folded = (_DIGITS.sub("0", joined).split(_TOKEN_SEPARATOR) if _TOKEN_SEPARATOR not in joined
+                      else [_DIGITS.sub("0", t) for t in others])
+            numbers[unknown] = np.fromiter(map(token_id.get, folded, repeat(-1)), dtype=np.int64,
+                                           count=len(folded))
+        return numbers
+
+    def counts(self, batch: TextBatch) -> SparseRows:
+        low, high = self.ngram_range
+        tokens, text_of = batch.tokens
+        numbers = self.token_numbers(tokens)
+        n_tokens = len(self.unigram_columns)
+        rows, cols = [], []
+        if low == 1:
+            known = np.flatnonzero(numbers >= 0)
+            found = self.unigram_columns[numbers[known]]
+            rows.append(text_of[known][found >= 0])
+            cols.append(found[found >= 0])
+        prefix = numbers  # prefix[i]: the number of the (n-1)-token sequence starting at token i
+        for n, (keys, prefix_numbers, columns) in enumerate(self.levels, start=2):
+            if not len(keys):
+                break
+            last = numbers[n - 1:]
+            prefix = prefix[:len(last)]
+            candidates = np.flatnonzero((prefix >= 0) & (last >= 0) & (text_of[:len(last)] == text_of[n - 1:]))
+            wanted = prefix[candidates] * n_tokens + last[candidates]
+            at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            hit = keys[at] == wanted
+            prefix = np.full(len(last), -1, dtype=np.int64)
+            prefix[candidates[hit]] = prefix_numbers[at[hit]]
+            if n >= low:
+                found = columns[at[hit]]
+                rows.append(text_of[candidates[hit]][found >= 0])
+                cols.append(found[found >= 0])
+        rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        return count_entries(rows, cols, (len(batch), self.n_columns))
+
+
+def char_ngram_hashes(texts, ngram_range: tuple[int, int], n_buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """The text and the hash bucket of every character n-gram (digits folded), for all texts
+    in one numpy pass; once per batch and settings (callers only read them)."""
+    batch = as_batch(texts)
+    return batch.computed(("char_ngrams", tuple(ngram_range), n_buckets),
+                          lambda: _char_ngram_hashes(batch, ngram_range, n_buckets))
+
+
+def _char_ngram_hashes(batch: TextBatch, ngram_range, n_buckets):
+    # Digits folded in one substitution over the joined texts where they hold no newline of
+    # their own (no number spans one), else text by text.
+    joined = "\n".join(batch.normalized)
+    if joined.count("\n") == len(batch) - 1:
+        texts = _DIGITS.sub("0", joined).split("\n")
     else:
-        tokens = [_DIGITS.sub("0", t) for t in raw]
-    if cache is not None:
-        cache[text] = tokens
-    return tokens
-
-
-def word_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
-    """Word n-grams joined by a space, in scikit-learn's order (its `_word_ngrams`)."""
-    low, high = ngram_range
-    grams = list(tokens) if low == 1 else []
-    if low <= 2 <= high:  # the common case, without a join per bigram
-        grams.extend([f"{a} {b}" for a, b in zip(tokens, tokens[1:])])
-    for n in range(max(low, 3), min(high, len(tokens)) + 1):
-        grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
-    return grams
-
-
-def tfidf_rows(counts: sparse.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sparse.csr_matrix:
-    """Raw counts (canonical CSR) → (1 + log) tf · idf, each row scaled to unit length."""
-    data = counts.data.astype(np.float64)
-    if sublinear_tf:
-        data = np.log(data) + 1.0
-    data *= idf[counts.indices]
-    row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-    norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=counts.shape[0]))
-    norms[norms == 0] = 1.0
-    data /= norms[row_of]
-    return sparse.csr_matrix((data, counts.indices.copy(), counts.indptr.copy()), shape=counts.shape)
-
-
-def word_counts(texts, vocabulary: dict[str, int], ngram_range: tuple[int, int]) -> sparse.csr_matrix:
-    """Counts of the known word n-grams of each text (unknown ones are dropped), canonical CSR."""
-    get = vocabulary.get
-    columns, lengths = [], []
-    for text in texts:
-        found = [c for c in map(get, word_ngrams(word_tokens(text), ngram_range)) if c is not None]
-        columns.extend(found)
-        lengths.append(len(found))
-    rows = np.repeat(np.arange(len(lengths)), lengths)
-    counts = sparse.csr_matrix((np.ones(len(columns)), (rows, np.asarray(columns, dtype=np.int64))),
-                               shape=(len(lengths), len(vocabulary)))
-    counts.sum_duplicates()  # canonical: sorted columns, each once, with its count
-    return counts
-
-
-def char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> sparse.csr_matrix:
-    """Counts of hashed character n-grams (digits folded), for all texts in one numpy pass;
-    inside `shared_tokens`, once per batch of texts and settings (callers only read it)."""
-    cache = getattr(_shared, "char_counts", None)
-    if cache is None:
-        return _char_ngram_counts(texts, ngram_range, n_buckets)
-    key = (tuple(ngram_range), n_buckets, tuple(texts))
-    if key not in cache:
-        cache[key] = _char_ngram_counts(texts, ngram_range, n_buckets)
-    return cache[key]
-
-
-def _char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> sparse.csr_matrix:
-    texts = [fold_digits(x) for x in texts]
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        texts = [_DIGITS.sub("0", t) for t in batch.normalized]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     # One array of code points for all texts; doc_of[i] is the text of position i.
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     doc_of = np.repeat(np.arange(len(texts)), lengths)
     low, high = ngram_range
-    rows, cols = [], []
+    # For a power of two, the remainder is the low bits: the same buckets, without a division.
+    power_of_two = n_buckets & (n_buckets - 1) == 0
+    rows, buckets = [], []
     for n in range(low, high + 1):
         if len(codes) < n:
             break
         h = np.zeros(len(codes) - n + 1, dtype=np.uint64)
         for k in range(n):  # polynomial hash of the n code points starting at each position
-            h = h * np.uint64(1_000_003) + codes[k:len(codes) - n + 1 + k]
-        h = h * np.uint64(31) + np.uint64(n)
+            h *= np.uint64(1_000_003)
+            h += codes[k:len(codes) - n + 1 + k]
+        h *= np.uint64(31)
+        h += np.uint64(n)
         starts = doc_of[:len(h)]
         inside = starts == doc_of[n - 1:]  # an n-gram must not span two texts
+        h = h[inside]
+        if power_of_two:
+            h &= np.uint64(n_buckets - 1)
+        else:
+            h %= np.uint64(n_buckets)
         rows.append(starts[inside])
-        cols.append((h[inside] % np.uint64(n_buckets)).astype(np.int64))
+        buckets.append(h.astype(np.int64))
     rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    counts = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), n_buckets))
-    counts.sum_duplicates()
-    return counts
+    buckets = np.concatenate(buckets) if buckets else np.zeros(0, dtype=np.int64)
+    return rows, buckets
+
+
+def char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> SparseRows:
+    """Counts of hashed character n-grams (digits folded), one column per bucket."""
+    rows, buckets = char_ngram_hashes(texts, ngram_range, n_buckets)
+    return count_entries(rows, buckets, (len(texts), n_buckets))
 
 
 # Specificity cues: each is an auditor's anchor from the labelling guide.
+# The completed acts of the actor_act cue (also what a text must hold for it to match).
+_ACTS = "建立|建成|制定|出台|印发|修订|上线|开发|完成|组建|设立|实现|召开|举办|编印|发布|委托|查处|破获|推行|实行|下放|联合开展|开展"
 CUES = {
     "number": re.compile(r"\d"),
     "count": re.compile(r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:件|项|次|人次|人|名|家|个|场|期|批|条|份|篇|户|起|宗|卷|所|座|台|套|"
@@ -155,8 +293,25 @@ CUES = {
     "actor_act": re.compile(
         r"(?:^|[，,；;。：:])\s*(?:(?:[省市区县州]|重庆市|[^\W\d_]{2,4}[省市])[^\W\d_]{1,9}?(?:局|委|厅|办|院|中心|部门)"
         r"|[^\W\d_]{2,4}(?:区|县|镇|乡|街道)(?![^\W\d_]*(?:各|全))|[^\W\d_]{2,6}两地[^\W\d_]{1,8}?部门)"
-        r"[^，,；;。]{0,30}?(?:建立|建成|制定|出台|印发|修订|上线|开发|完成|组建|设立|实现|召开|举办|编印|发布|委托"
-        r"|查处|破获|推行|实行|下放|联合开展|开展)"),
+        rf"[^，,；;。]{{0,30}}?(?:{_ACTS})"),
+}
+# What every match of each cue contains: for each cue, one or more alternatives (a branch of
+# its expression), each a set of things that a match of it holds: a digit and a 元, a 《, an
+# act. Each is a string of characters (any of them) or an expression, never a newline, so one
+# search of a batch's texts joined by newlines finds the texts that hold it, and a cue's
+# expression runs only on the texts that hold all of some alternative.
+_DIGIT = re.compile(r"\d+")
+_NEEDS = {
+    "number": ((_DIGIT,),),
+    "count": ((_DIGIT,),),
+    "amount": ((_DIGIT, "元"),),
+    "percent": ((_DIGIT, "%％"), (re.compile("百分之"),)),
+    "title": (("《",),),
+    "doc_number": ((_DIGIT, "号"),),
+    "date": ((_DIGIT, "月"),),
+    "year": ((_DIGIT, "年"),),
+    "quoted_name": (("“\"",),),
+    "actor_act": ((re.compile(_ACTS),),),
 }
 # Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
 GENERIC_TITLE_CUE = "generic_title"
@@ -175,45 +330,84 @@ def _is_generic_title(title: str, generic_titles) -> bool:
     return _BRACKETED.sub("", title[1:-1]).strip() in generic_titles
 
 
-def _anchored(text: str, generic_titles) -> bool:
-    """Whether any anchoring cue is present, looking no further than the first one found."""
-    for name in ANCHORED_BY:
-        if name == "title":
-            if any(not _is_generic_title(t, generic_titles) for t in CUES["title"].findall(text)):
-                return True
-        elif CUES[name].search(text):
-            return True
-    return False
+def _texts_holding(need, joined: str, codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Whether each of the texts joined by newlines in `joined` (code points `codes`), which
+    start at `starts`, holds `need`: any of a string's characters, or a match of an expression
+    (that never matches a newline)."""
+    if isinstance(need, str):
+        found = np.flatnonzero(np.isin(codes, [ord(c) for c in need]))
+    else:
+        found = np.array([m.start() for m in need.finditer(joined)], dtype=np.int64)
+    holding = np.zeros(len(starts), dtype=bool)
+    holding[np.searchsorted(starts, found, side="right") - 1] = True
+    return holding
 
 
-def cue_counts(text: str, generic_titles=(), names=CUE_NAMES) -> dict[str, int]:
-    """The counts of the named cues (all by default); a model that reads only a few asks for
-    those, and the others are never searched for."""
+def cue_count_arrays(texts: list[str], generic_titles=(), names=CUE_NAMES) -> dict[str, np.ndarray]:
+    """The counts of the named cues (all by default) in each normalized text, searched for
+    only in the texts that hold what they need; a model that reads only a few cues asks for
+    those, and the others are never searched for. `anchored` stops at the first anchor."""
     wanted = set(names)
     needed = {name for name in wanted if name in CUES}
     if GENERIC_TITLE_CUE in wanted:
         needed.add("title")
-    counts = {name: len(CUES[name].findall(text)) for name in needed if name != "title"}
+    needed_for_anchor = set(ANCHORED_BY) if ANCHORED_CUE in wanted else set()
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    starts = np.cumsum(lengths + 1) - lengths - 1
+    joined = "\n".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    holding = {}  # need → whether each text holds it, searched once per batch
+
+    def holds(need):
+        if need not in holding:
+            holding[need] = _texts_holding(need, joined, codes, starts)
+        return holding[need]
+
+    candidates = {name: np.flatnonzero(np.logical_or.reduce(
+        [np.logical_and.reduce([holds(need) for need in alternative]) for alternative in _NEEDS[name]]))
+        for name in needed | needed_for_anchor}
+    counts = {}
+    for name in needed - {"title"}:
+        column = np.zeros(len(texts), dtype=np.int64)
+        findall = CUES[name].findall
+        column[candidates[name]] = [len(findall(texts[i])) for i in candidates[name].tolist()]
+        counts[name] = column
     if "title" in needed:
-        titles = CUES["title"].findall(text)
-        generic = sum(_is_generic_title(t, generic_titles) for t in titles)
-        counts["title"] = len(titles) - generic
-        counts[GENERIC_TITLE_CUE] = generic
+        titles, generic = np.zeros(len(texts), dtype=np.int64), np.zeros(len(texts), dtype=np.int64)
+        for i in candidates["title"].tolist():
+            found = CUES["title"].findall(texts[i])
+            generic[i] = sum(_is_generic_title(t, generic_titles) for t in found)
+            titles[i] = len(found) - generic[i]
+        counts["title"], counts[GENERIC_TITLE_CUE] = titles, generic
     if ANCHORED_CUE in wanted:
-        counts[ANCHORED_CUE] = int(_anchored(text, generic_titles))
+        anchored = np.zeros(len(texts), dtype=bool)
+        for name in ANCHORED_BY:  # each text until one anchor is found (any order, the same answer)
+            for i in candidates[name][~anchored[candidates[name]]].tolist():
+                if name == "title":
+                    anchored[i] = any(not _is_generic_title(t, generic_titles) for t in CUES["title"].findall(texts[i]))
+                else:
+                    anchored[i] = CUES[name].search(texts[i]) is not None
+        counts[ANCHORED_CUE] = anchored.astype(np.int64)
     return counts
 
 
-def cue_matrix(texts, generic_titles=(), names=CUE_NAMES) -> sparse.csr_matrix:
+def cue_counts(text: str, generic_titles=(), names=CUE_NAMES) -> dict[str, int]:
+    """The counts of the named cues (all by default) in one normalized text."""
+    return {name: int(column[0]) for name, column in cue_count_arrays([text], generic_titles, names).items()}
+
+
+def cue_matrix(texts, generic_titles=(), names=CUE_NAMES) -> np.ndarray:
     """log(1 + count) of the named specificity cues, one row per text. A fitted model passes
     the names it was trained with, so cues added later never shift its columns."""
-    rows = [[np.log1p(counts[name]) for name in names]
-            for counts in (cue_counts(normalize(x), generic_titles, names) for x in texts)]
-    return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names)))
+    counts = cue_count_arrays(as_batch(texts).normalized, generic_titles, names)
+    return np.log1p(np.column_stack([counts[name] for name in names]).astype(np.float64)).reshape(
+        len(texts), len(names))
 
 
 _HASH_BASE = np.uint64(1_000_003)
 _CHECK_BASE = np.uint64(2_147_483_659)
+# Bits of the table that rules out most positions before the sorted keyword hashes are searched.
+_FILTER_BITS = 20
 
 
 def _polynomial_hash(word: str, base: np.uint64) -> int:
@@ -230,8 +424,9 @@ class KeywordMatcher:
     A keyword counts once per text, found where it is the longest keyword starting at some
     position (as a regular expression of the keywords, longest first, tried at every position
     would find it). All texts are searched at once with numpy: for each keyword length, the
-    hash of every substring of that length is looked up among the keywords' hashes, and each
-    hit is confirmed on the text itself. The tables are built on first use and never pickled.
+    hash of every substring of that length is looked up among the keywords' hashes (a table of
+    their low bits rules out most positions first), and each hit is confirmed on the text
+    itself. The tables are built on first use and never pickled.
     """
 
     def __init__(self, keywords: dict[str, list[str]]):
@@ -249,18 +444,21 @@ class KeywordMatcher:
                 by_length.setdefault(len(word), []).append(
                     (_polynomial_hash(word, _HASH_BASE), _polynomial_hash(word, _CHECK_BASE), index))
             tables = []
+            mask = np.uint64((1 << _FILTER_BITS) - 1)
             for length in sorted(by_length, reverse=True):
                 first, second, indices = zip(*sorted(by_length[length]))
-                tables.append((length, np.array(first, dtype=np.uint64), np.array(second, dtype=np.uint64),
-                               np.array(indices)))
-            self._compiled = (len(words), sparse.csr_matrix(weights), tables)
+                first = np.array(first, dtype=np.uint64)
+                possible = np.zeros(1 << _FILTER_BITS, dtype=bool)
+                possible[(first & mask).astype(np.int64)] = True
+                tables.append((length, first, np.array(second, dtype=np.uint64), np.array(indices), possible))
+            self._compiled = (weights, tables)
         return self._compiled
 
-    def matrix(self, texts) -> sparse.csr_matrix:
-        n_words, weights, tables = self._matcher()
-        texts = [normalize(t) for t in texts]
+    def matrix(self, texts) -> np.ndarray:
+        weights, tables = self._matcher()
+        texts = as_batch(texts).normalized
         codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        doc_of = np.repeat(np.arange(len(texts)), [len(t) for t in texts])
+        doc_of = np.repeat(np.arange(len(texts)), np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
         taken = np.zeros(len(codes), dtype=bool)  # a longer keyword already starts here
         # The hash of the substring of each length at each position, built up one length at a
         # time: hashes[n][i] covers codes[i:i + n].
@@ -270,29 +468,34 @@ class KeywordMatcher:
         for n in range(1, longest + 1):
             h = h[:len(codes) - n + 1] * _HASH_BASE + codes[n - 1:]
             hashes[n] = h
+        mask = np.uint64((1 << _FILTER_BITS) - 1)
         docs, words = [], []
-        for length, first, second, indices in tables:
+        for length, first, second, indices, possible in tables:
             if length > longest:
                 continue
             h1 = hashes[length]
-            span = len(h1)
-            at = np.minimum(np.searchsorted(first, h1), len(first) - 1)
-            candidates = np.flatnonzero((first[at] == h1) & (doc_of[:span] == doc_of[length - 1:]) & ~taken[:span])
+            candidates = np.flatnonzero(possible[(h1 & mask).astype(np.int64)])
+            at = np.minimum(np.searchsorted(first, h1[candidates]), len(first) - 1)
+            keep = ((first[at] == h1[candidates]) & (doc_of[candidates] == doc_of[candidates + length - 1])
+                    & ~taken[candidates])
+            candidates, at = candidates[keep], at[keep]
             # A second, independent hash confirms each candidate (two 64-bit hashes colliding
             # by chance is not a concern), computed only where the first one matched.
             h2 = np.zeros(len(candidates), dtype=np.uint64)
             for k in range(length):
                 h2 = h2 * _CHECK_BASE + codes[candidates + k]
-            hit = candidates[second[at[candidates]] == h2]
+            confirmed = second[at] == h2
+            hit = candidates[confirmed]
             taken[hit] = True
             docs.append(doc_of[hit])
-            words.append(indices[at[hit]])
+            words.append(indices[at[confirmed]])
         docs = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
         words = np.concatenate(words) if words else np.zeros(0, dtype=np.int64)
-        found = sparse.csr_matrix((np.ones(len(docs)), (docs, words)), shape=(len(texts), n_words))
-        found.data[:] = 1.0  # a keyword counts once per text, however often it occurs
-        counts = (found @ weights).toarray()
-        return sparse.csr_matrix(np.log1p(counts))
+        # A keyword counts once per text, however often it occurs.
+        found = count_entries(docs, words, (len(texts), len(weights)))
+        counts = np.zeros((len(texts), weights.shape[1]))
+        np.add.at(counts, found.rows, weights[found.cols])
+        return np.log1p(counts)
 
     def __getstate__(self):
         return {"keywords": self.keywords, "_compiled": None}

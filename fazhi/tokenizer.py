@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import unicodedata
+from functools import partial
+from itertools import chain, compress
+
+import numpy as np
 
 from fazhi.paths import USER_DICT_FILE
 
@@ -24,6 +29,7 @@ DEFAULT_BACKEND = "rjieba"  # jieba's tokens and accuracy (training/tokenizer_ef
 BACKEND_ENV = "FAZHI_TOKENIZER"
 
 _lock = threading.Lock()
+_dictionary_lock = threading.Lock()
 _cut = None       # the loaded backend's cut function: str -> list[str]
 _loaded = None    # (backend, user_dict) of what is loaded
 
@@ -37,16 +43,27 @@ def _user_words():
                 yield parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None
 
 
+_rjieba_has_user_words = False
+
+
 def build_tokenizer(backend: str, user_dict: bool = True):
-    """A fresh cut function (str -> list[str]) of the named backend; `initialize` keeps one."""
+    """A cut function (str -> list[str]) of the named backend; `initialize` keeps one."""
+    global _rjieba_has_user_words
     if backend == "rjieba":
         import rjieba
 
-        tokenizer = rjieba.Jieba()
-        if user_dict:
-            for word, freq, tag in _user_words():
-                tokenizer.add_word(word, freq, tag)
-        return lambda text: tokenizer.cut(text, hmm=True)
+        if not user_dict:
+            return partial(rjieba.Jieba().cut, hmm=True)
+        # `import rjieba` already builds its default dictionary (its module-level instance,
+        # behind rjieba.cut and rjieba.add_word): the domain words go into that one instead of
+        # a second instance, which would cost as much again at every start. Added once per
+        # process: the same dictionary, so the same tokens, as a fresh instance with them.
+        with _dictionary_lock:
+            if not _rjieba_has_user_words:
+                for word, freq, tag in _user_words():
+                    rjieba.add_word(word, freq, tag)
+                _rjieba_has_user_words = True
+        return partial(rjieba.cut, hmm=True)
     import jieba
 
     # jieba prints "Building prefix dict…" at INFO on every start; silence it.
@@ -56,7 +73,7 @@ def build_tokenizer(backend: str, user_dict: bool = True):
     if user_dict:
         with open(USER_DICT_FILE, "rb") as fh:  # jieba leaves a path it opens unclosed
             tokenizer.load_userdict(fh)
-    return lambda text: tokenizer.lcut(text, HMM=True)
+    return partial(tokenizer.lcut, HMM=True)
 
 
 def configured_backend() -> str:
@@ -81,12 +98,72 @@ def initialize(*, backend: str | None = None, user_dict: bool = True):
     return _cut
 
 
+# The full-width forms of ASCII (U+FF01–FF5E: ，：（１）), the usual reason a report's text is not
+# in NFKC. NFKC decomposes every character before it composes, and each of these decomposes
+# to one ASCII character, so mapping them first leaves the same NFKC, at a fraction of the cost.
+_FULL_WIDTH = str.maketrans({c: unicodedata.normalize("NFKC", chr(c)) for c in range(0xFF01, 0xFF5F)})
+
+
 def normalize(text: str) -> str:
-    """Fold full-width ASCII forms (，：（１） and similar) onto their half-width twins."""
-    return unicodedata.normalize("NFKC", text)
+    """Fold full-width ASCII forms (，：（１） and similar) onto their half-width twins (NFKC)."""
+    # Most report text is in NFKC already, or after mapping its full-width forms: checking is
+    # ~20x cheaper than normalizing.
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    text = text.translate(_FULL_WIDTH)
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 def tokenize(text: str) -> list[str]:
     """Tokens of a sentence, without whitespace tokens."""
     cut = _cut or initialize()
     return [t for t in cut(normalize(text)) if not t.isspace()]
+
+
+# Joins the texts of a batch for one call of the tokenizer. jieba (either backend) cuts a text
+# into runs of CJK, letters and digits, and splits the rest at whitespace, then segments each
+# run on its own: a newline ends every run, so no token but a whitespace one spans it.
+_BATCH_SEPARATOR = "\n"
+_WHITESPACE = re.compile(r"\s")
+
+
+def tokenize_all(texts) -> tuple[list[str], np.ndarray]:
+    """The tokens of each text as `tokenize` gives them, from one call of the tokenizer for
+    the whole batch: all tokens in order, and the index of the text each one belongs to.
+
+    Cutting one joined text instead of each sentence saves the per-call cost (a quarter to a
+    third of rjieba's time on report sentences). The tokens partition the joined text, and no token
+    that is not whitespace spans a separator; where texts hold whitespace of their own, the
+    tokens are placed by their offsets, and if a text did not start on a token boundary
+    (never seen) the texts are cut one by one.
+    """
+    cut = _cut or initialize()
+    texts = [normalize(t) for t in texts]
+    joined = _BATCH_SEPARATOR.join(texts)
+    tokens = cut(joined)
+    if len(_WHITESPACE.findall(joined)) == len(texts) - 1 and len(texts) > 1:
+        # No whitespace but the separators, each its own token: cut the list at them.
+        bounds, at, find = [-1], -1, tokens.index
+        for _ in range(len(texts) - 1):
+            at = find(_BATCH_SEPARATOR, at + 1)
+            bounds.append(at)
+        bounds.append(len(tokens))
+        kept = list(chain.from_iterable(tokens[a + 1:b] for a, b in zip(bounds, bounds[1:])))
+        return kept, np.repeat(np.arange(len(texts)), np.diff(bounds) - 1)
+    space = np.fromiter(map(str.isspace, tokens), dtype=bool, count=len(tokens))
+    words = ~space
+    kept = list(compress(tokens, words.tolist()))
+    if len(tokens) - len(kept) == max(len(texts) - 1, 0):
+        # Every whitespace token holds a separator (and at most a text's final "\r" besides):
+        # the separators before a token number its text.
+        return kept, np.cumsum(space)[words]
+    lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    token_starts = np.cumsum(lengths) - lengths
+    text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    text_starts = np.cumsum(text_lengths + len(_BATCH_SEPARATOR)) - text_lengths - len(_BATCH_SEPARATOR)
+    found = np.minimum(np.searchsorted(token_starts, text_starts), max(len(tokens) - 1, 0))
+    if len(tokens) and not np.all((token_starts[found] == text_starts) | (text_lengths == 0)):
+        per_text = [[t for t in cut(x) if not t.isspace()] for x in texts]
+        return ([t for ts in per_text for t in ts],
+                np.repeat(np.arange(len(texts)), [len(ts) for ts in per_text]))
+    return kept, np.searchsorted(text_starts, token_starts[words], side="right") - 1

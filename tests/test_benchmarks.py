@@ -28,5 +28,6 @@ def test_benchmark_script_runs_on_a_tiny_corpus(tmp_path):
     assert [r["clients"] for r in data["service"]["rows"]] == [1, 2]
     assert all(r["errors"] == 0 for r in data["service"]["rows"])
     assert data["startup"]["total_s"] > 0 and data["startup"]["peak_rss_mib"] > 0
+    assert data["startup"]["command_s"] > data["startup"]["python_s"] > 0
     assert set(data["backends"]) == {"jieba", "rjieba"}
     assert tables.read_text(encoding="utf-8") == result.stdout

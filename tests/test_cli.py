@@ -177,6 +177,13 @@ def test_foreign_model_file_fails_cleanly(capsys, sentences_file, tmp_path):
     assert_clean_failure(code, out, err, str(foreign))
 
 
+def test_truncated_model_file_fails_cleanly(capsys, sentences_file, tmp_path):
+    truncated = tmp_path / "model.joblib"
+    truncated.write_bytes(DEFAULT_MODEL_FILE.read_bytes()[:100_000])
+    code, out, err = run(capsys, "classify", "--sentences", str(sentences_file), "--model", str(truncated))
+    assert_clean_failure(code, out, err, str(truncated))
+
+
 def test_sentences_and_report_together_or_neither(capsys, sentences_file):
     code, out, err = run(capsys, "classify", str(REPORT), "--sentences", str(sentences_file))
     assert_clean_failure(code, out, err, "--sentences")

@@ -43,7 +43,7 @@ def test_counts_in_the_units_reports_use(sentence):
 def test_cue_matrix_has_one_column_per_cue():
     matrix = cue_matrix(["抽查案卷240卷。", "切实做好行政应诉工作。"], GENERIC)
     assert matrix.shape == (2, len(CUE_NAMES))
-    assert np.all(matrix.toarray()[1] == 0)
+    assert np.all(matrix[1] == 0)
 
 
 @pytest.mark.parametrize("sentence, anchored", [
@@ -59,14 +59,44 @@ def test_anchored_is_the_guides_anchor_rule(sentence, anchored):
     assert cue_counts(normalize(sentence), GENERIC)[ANCHORED_CUE] == anchored
 
 
-def test_char_ngrams_are_counted_once_per_batch_inside_shared_tokens():
-    from fazhi.featurize import char_ngram_counts, shared_tokens
+def test_char_ngrams_are_hashed_once_per_batch():
+    from fazhi.featurize import TextBatch, char_ngram_counts, char_ngram_hashes
 
     texts = ["抽查行政执法案卷240卷。", "切实做好行政应诉工作。"]
     alone = char_ngram_counts(texts, (1, 3), 2 ** 10)
-    with shared_tokens():
-        first = char_ngram_counts(texts, (1, 3), 2 ** 10)
-        assert char_ngram_counts(list(texts), (1, 3), 2 ** 10) is first  # the area and category pipelines
-        assert char_ngram_counts(texts, (1, 2), 2 ** 10) is not first    # other settings, other counts
-    assert (first != alone).nnz == 0
-    assert char_ngram_counts(texts, (1, 3), 2 ** 10) is not first       # nothing kept after the block
+    batch = TextBatch(texts)
+    first = char_ngram_hashes(batch, (1, 3), 2 ** 10)
+    assert char_ngram_hashes(batch, (1, 3), 2 ** 10) is first           # the area and category pipelines
+    assert char_ngram_hashes(batch, (1, 2), 2 ** 10) is not first       # other settings, other n-grams
+    assert char_ngram_hashes(list(texts), (1, 3), 2 ** 10) is not first  # nothing kept beyond the batch
+    counted = char_ngram_counts(batch, (1, 3), 2 ** 10)
+    for a, b in ((counted.rows, alone.rows), (counted.cols, alone.cols), (counted.values, alone.values)):
+        assert np.array_equal(a, b)
+
+
+def test_cues_found_in_a_batch_are_each_texts_own():
+    """Each cue's expression runs only on the texts that hold what its matches need: the
+    counts equal searching every text with every expression."""
+    import re
+
+    from fazhi.featurize import ANCHORED_BY, ANCHORED_CUE, CUES, _is_generic_title, cue_count_arrays
+    from fazhi.labels import load_labels
+    from fazhi.paths import REPORTS_DIR
+    from fazhi.splitter import split_units
+
+    texts = [normalize(u.text) for u in load_labels()] + [
+        normalize(u.text) for path in sorted(REPORTS_DIR.glob("*.txt"))
+        for u in split_units(path.read_text(encoding="utf-8"))] + [
+        "", "百分之五十", "增长12％", "共5.5万元", "〔2019〕3号", "3月5日", "“某某”", "区司法局\n制定了办法"]
+    found = cue_count_arrays(texts, GENERIC)
+    for name, pattern in CUES.items():
+        if name != "title":
+            assert found[name].tolist() == [len(pattern.findall(t)) for t in texts], name
+    titles = [CUES["title"].findall(t) for t in texts]
+    generic = [sum(_is_generic_title(x, GENERIC) for x in ts) for ts in titles]
+    assert found[GENERIC_TITLE_CUE].tolist() == generic
+    assert found["title"].tolist() == [len(ts) - g for ts, g in zip(titles, generic)]
+    anchored = [int(any(CUES[n].search(t) for n in ANCHORED_BY if n != "title")
+                    or any(not _is_generic_title(x, GENERIC) for x in ts)) for t, ts in zip(texts, titles)]
+    assert found[ANCHORED_CUE].tolist() == anchored
+    assert re.search("\n", "".join(texts))  # a text with a newline of its own is among them

@@ -11,12 +11,14 @@ from fazhi.inference import compile_pipeline
 from fazhi.labels import load_labels
 from fazhi.model import build_pipeline
 from fazhi.paths import REPORTS_DIR
-from fazhi.splitter import split_sentences
+from fazhi.splitter import split_sentences, split_units
 
 UNITS = load_labels()
-SENTENCES = [s for path in sorted(REPORTS_DIR.glob("*.txt"))
-             for s in split_sentences(path.read_text(encoding="utf-8"))] + [
-    "", "abc", "？", "全面落实《法治政府建设实施纲要（2021—2025年）》，抽查案卷240卷。"]
+# Every labelled text, every unit and sentence of the seed reports, and a few odd ones.
+SENTENCES = [u.text for u in UNITS] + [
+    s for path in sorted(REPORTS_DIR.glob("*.txt")) for text in [path.read_text(encoding="utf-8")]
+    for s in [u.text for u in split_units(text)] + split_sentences(text)] + [
+    "", "abc", "？", " ", "a b\tc", "行\r\n政", "1.2.3件", "全面落实《法治政府建设实施纲要（2021—2025年）》，抽查案卷240卷。"]
 
 
 @pytest.mark.parametrize("feature_set", ["char+kw", "word+char+kw+cues"])
@@ -28,7 +30,7 @@ def test_compiled_area_pipeline_equals_the_fitted_one(feature_set):
                                rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("feature_set", ["word+cues", "char+cues"])
+@pytest.mark.parametrize("feature_set", ["word+cues", "char+cues", "anchor"])
 def test_compiled_category_pipeline_equals_the_fitted_one(feature_set):
     labelled = [u for u in UNITS if u.category]
     pipeline = build_pipeline(feature_set).fit([u.text for u in labelled], [u.category for u in labelled])
@@ -38,14 +40,47 @@ def test_compiled_category_pipeline_equals_the_fitted_one(feature_set):
     assert list(compiled.predict(SENTENCES)) == list(pipeline.predict(SENTENCES))
 
 
-def test_serving_the_committed_model_does_not_import_scikit_learn():
+def test_serving_the_committed_model_imports_neither_scikit_learn_nor_scipy_nor_joblib():
     probe = ("import sys\nfrom fazhi.model import get_classifier\nfrom fazhi.scoring import score_report\n"
              "from fazhi.paths import REPORTS_DIR\n"
              "text = sorted(REPORTS_DIR.glob('*.txt'))[0].read_text(encoding='utf-8')\n"
              "assert score_report(get_classifier(), text)['score'] is not None\n"
-             "print('sklearn' in sys.modules)\n")
+             "print(sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_model_file_of_the_earlier_layout_predicts_the_same(tmp_path):
+    """Model files compiled before (joblib, compressed; a column and an idf of 0 for every
+    character bucket; no word lookup tables) still load, and predict the same probabilities."""
+    import joblib
+
+    from fazhi.inference import CharBlock, WordBlock
+    from fazhi.model import load_classifier
+    from fazhi.paths import DEFAULT_MODEL_FILE
+
+    model = load_classifier(DEFAULT_MODEL_FILE)
+    expected = model.area_scores(SENTENCES)
+    pipeline = model.area_pipeline
+    columns, start = [], 0
+    for block in pipeline.blocks:
+        if isinstance(block, CharBlock):
+            full = np.zeros(block.n_buckets)
+            full[block.buckets] = block.idf
+            columns.append(start + block.buckets)
+            start += block.n_buckets
+            block.idf, block.buckets = full, None
+        else:
+            columns.append(np.arange(start, start + block.width))
+            start += block.width
+            if isinstance(block, WordBlock):
+                block.counter = None
+    coef = np.zeros((pipeline.coef.shape[0], start))
+    coef[:, np.concatenate(columns)] = pipeline.coef
+    pipeline.coef = coef
+    joblib.dump(model, tmp_path / "old.joblib", compress=3)
+    old = load_classifier(tmp_path / "old.joblib")
+    np.testing.assert_allclose(old.area_scores(SENTENCES), expected, rtol=0, atol=1e-12)
 
 
 def test_cue_block_keeps_the_columns_it_was_trained_with():
@@ -60,3 +95,24 @@ def test_cue_block_keeps_the_columns_it_was_trained_with():
     # yields the nine cues that model was fitted on, not today's longer list.
     legacy = CueBlock.__new__(CueBlock)
     assert legacy.transform(SENTENCES[:5]).shape == (5, 9)
+
+
+def test_rounding_a_whole_array_rounds_as_python_does():
+    from fazhi.model import rounded
+
+    rng = np.random.default_rng(12)
+    values = np.concatenate([rng.random(100_000), np.arange(0, 20_001) / 20_000,  # every half of 1e-4
+                             [0.0, 1.0, 0.00005, 0.12345, 0.99995, 0.30000000000000004]])
+    assert rounded(values, 4).tolist() == [round(v, 4) for v in values.tolist()]
+
+
+def test_predicting_in_chunks_changes_nothing(monkeypatch):
+    from fazhi import model as model_module
+    from fazhi.splitter import section_contexts
+
+    classifier = model_module.get_classifier()
+    units = split_units(sorted(REPORTS_DIR.glob("*.txt"))[0].read_text(encoding="utf-8"))
+    texts, contexts = [u.text for u in units], section_contexts(units)
+    whole = classifier.predict(SENTENCES[:500]), classifier.predict(texts, contexts)
+    monkeypatch.setattr(model_module, "PREDICT_CHUNK", 7)
+    assert (classifier.predict(SENTENCES[:500]), classifier.predict(texts, contexts)) == whole

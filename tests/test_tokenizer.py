@@ -79,6 +79,24 @@ def test_fitted_vectorizer_with_word_tokens_pickles():
         assert (restored.transform(corpus) != vectorizer.transform(corpus)).nnz == 0
 
 
+def test_a_batch_is_cut_into_the_same_tokens_as_each_text(backend):
+    from fazhi.labels import load_labels
+    from fazhi.splitter import split_sentences, split_units
+
+    texts = [u.text for u in load_labels()] + [
+        s for path in sorted((PROJ_ROOT / "data" / "reports").glob("*.txt"))
+        for text in [path.read_text(encoding="utf-8")]
+        for s in [u.text for u in split_units(text)] + split_sentences(text)]
+    odd = ["", " ", "a\nb", "末尾\r", "\r开头", "\r\n", "１２３\u3000４", "\n\n", "abc def", "\x00", "\u2028中\x85"]
+    # Plain sentences (one call, the separators the only whitespace) and odd ones among them.
+    for batch in (texts, texts[:50] + odd + texts[50:100], odd, odd[::-1]):
+        tokens, text_of = fazhi.tokenizer.tokenize_all(batch)
+        per_text = [[] for _ in batch]
+        for token, i in zip(tokens, text_of.tolist()):
+            per_text[i].append(token)
+        assert per_text == [tokenize(t) for t in batch]
+
+
 def test_word_tokens_fold_numbers():
     assert word_tokens("办理行政复议案件43件") == word_tokens("办理行政复议案件7件")
     assert "0" in word_tokens("办理行政复议案件43件")
@@ -112,3 +130,16 @@ def test_initialising_leaves_no_file_open():
     done = _run("import fazhi.tokenizer as t; t.initialize()", "-W", "default::ResourceWarning")
     assert done.returncode == 0
     assert done.stderr == ""
+
+
+def test_normalize_is_nfkc():
+    import random
+    import unicodedata
+
+    rng = random.Random(3)
+    # ASCII, its full-width forms, and characters that compose, decompose or widen around them.
+    chars = [chr(c) for c in [*range(0x20, 0x7F), *range(0xFF01, 0xFF5F), 0x301, 0x323, 0x3000, 0x2460, 0x2103,
+                              0x4E00, 0x3001, 0xFF61, 0xFFE5, 0x1E9B, 0xA0]]
+    for _ in range(50_000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 8)))
+        assert normalize(text) == unicodedata.normalize("NFKC", text), text

@@ -46,6 +46,7 @@ from typing import Iterable
 
 from tqdm import tqdm
 
+from fazhi import tokenizer
 from fazhi.limits import LimitError
 from fazhi.model import get_classifier
 from fazhi.paths import DEFAULT_MODEL_FILE
@@ -254,10 +255,11 @@ def _exit_with_batch(batch_pid: int) -> None:
 
 
 def _worker_context():
-    # Workers fork from a server process that has imported scikit-learn and the package once:
-    # each starts without the imports (3–5 s) and without fork's hazards in a threaded parent.
+    # Workers fork from a server process that has imported the package and the tokenizer's
+    # backend (rjieba builds its dictionary on import) once: each starts without them, and
+    # without fork's hazards in a threaded parent. The backends' names are their modules'.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["fazhi.batch"])
+    context.set_forkserver_preload(["fazhi.batch", tokenizer.configured_backend()])
     return context
 
 
@@ -269,8 +271,6 @@ def _init_worker(model_path: str, db_path: str, batch_pid: int) -> None:
     # Ctrl-C reaches the whole process group; the batch process alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_batch, args=(batch_pid,), daemon=True).start()
-    from fazhi import tokenizer
-
     get_classifier(model_path)
     tokenizer.initialize()
     _worker_store = ReportStore(db_path, check=False)  # the batch process checked the file
@@ -349,24 +349,30 @@ class _Batch:
         for report, characters in reports:
             self.finish(report, _row(report, STATUS_SCORED, result=result, text_hash=text_hash, characters=characters))
 
+    def score_here(self, text: str, text_hash: str) -> None:
+        """Score one text in this process, commit it, and finish its rows."""
+        try:
+            result, failure = score_report(self.model, text), None
+            _store_result(self.store, result, text_hash, self.waiting[text_hash][0][0])
+        except Exception as exc:  # one text the scorer chokes on must not stop the batch
+            result, failure = None, exc
+        self.record(text_hash, result and summary_of(result), failure)
+
     def run_here(self) -> None:
         for report in self.reports:
             prepared = self.prepare(report)
             if prepared is not None:
-                text, text_hash = prepared
-                try:
-                    result, failure = score_report(self.model, text), None
-                    _store_result(self.store, result, text_hash, self.waiting[text_hash][0][0])
-                except Exception as exc:  # one text the scorer chokes on must not stop the batch
-                    result, failure = None, exc
-                self.record(text_hash, result and summary_of(result), failure)
+                self.score_here(*prepared)
 
     def run_pool(self, workers: int) -> None:
         pool: ProcessPoolExecutor | None = None  # started at the first text to score
         running: dict[Future, str] = {}
+        workers_ready = False  # a worker has finished a text: the pool has started
 
         def collect(futures) -> None:
+            nonlocal workers_ready
             for future in futures:
+                workers_ready = True
                 if future.cancelled():
                     continue
                 failure = future.exception()
@@ -382,11 +388,19 @@ class _Batch:
                     pool = ProcessPoolExecutor(
                         max_workers=workers, mp_context=_worker_context(),
                         initializer=_init_worker, initargs=(str(self.model_path), str(self.store.path), os.getpid()))
+                    tokenizer.initialize()  # for the texts this process scores while the workers start
+                if not workers_ready and len(running) >= IN_FLIGHT_PER_WORKER * workers:
+                    # The workers are still starting (their fork server, imports, model): rather
+                    # than wait idle for most of a second, this process scores the text itself.
+                    self.score_here(text, text_hash)
+                    collect([f for f in running if f.done()])
+                    continue
                 running[pool.submit(_score_and_store, str(self.model_path), text, text_hash, report)] = text_hash
                 collect([f for f in running if f.done()])
                 # Reading outpaces scoring: without a bound, every text of the folder would wait in
-                # the pool's queue at once (memory growing with the number of reports).
-                while len(running) >= IN_FLIGHT_PER_WORKER * workers:
+                # the pool's queue at once (memory growing with the number of reports). Until the
+                # workers have started, the next text is scored here instead of waiting.
+                while workers_ready and len(running) >= IN_FLIGHT_PER_WORKER * workers:
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     collect(done)
             while running:

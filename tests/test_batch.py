@@ -327,6 +327,29 @@ def test_killed_run_restarts_and_finishes_every_report_once(corpus, tmp_path):
     assert sorted(tr["data-path"] for tr in soup.select("#ranking-table tbody tr")) == sorted(READABLE)
 
 
+def test_two_workers_score_as_one_process_with_more_texts_than_in_flight(tmp_path):
+    """More texts than the workers hold in flight: while the workers start, the batch process
+    scores texts itself. Every text is scored once, with the figures of an in-process run."""
+    from fazhi.model import get_classifier
+    from fazhi.scoring import score_report
+
+    title, sentences = _seed("001")
+    folder = tmp_path / "reports" / "2020"
+    folder.mkdir(parents=True)
+    texts = {}
+    for i in range(14):  # distinct texts: a different slice of the seed each
+        text = "\n".join([title, *sentences[i % 5::5 + i // 5]]) + "\n"
+        texts[f"2020/区{i:02d}.txt"] = text
+        (folder / f"区{i:02d}.txt").write_text(text, encoding="utf-8")
+    db = tmp_path / "batch.db"
+    rows = run_batch(tmp_path / "reports", db_path=db, workers=2)
+    assert sorted(r["path"] for r in rows) == sorted(texts) and {r["status"] for r in rows} == {"scored"}
+    assert len(stored_rows(db)) == len(texts)
+    model = get_classifier(DEFAULT_MODEL_FILE)
+    for row in rows:
+        assert row["score"] == score_report(model, texts[row["path"]])["score"]
+
+
 # --- outputs at thousands of districts ------------------------------------------------------
 
 def synthetic_rows(count: int, seed: int = 7) -> list[dict]:

@@ -111,6 +111,12 @@ class SentenceClassifier:
     section_weight: float = 0.0    # weight of the section's average sentence probabilities (chosen by CV)
     info: dict = field(default_factory=dict)  # version, metrics, data hash, taxonomy version
 
+    def __post_init__(self):
+        from fazhi.inference import share_counters
+
+        # The two pipelines' word (and character) blocks count a batch's n-grams once.
+        share_counters([self.area_pipeline, self.category_pipeline])
+
     @property
     def version(self) -> str:
         return str(self.info.get("version", "unversioned"))

@@ -40,18 +40,14 @@ class _TfidfBlock:
     def prepare(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The block's weights (k, width) times its idf, and its idf squared, at the counter's
         columns (0 at those that are not the block's)."""
-        counter = self._counter()
-        n_columns = counter.n_columns
+        self._counter()
         if self.columns is None:
-            mine, have = np.arange(self.width), np.arange(n_columns)
-        else:
-            have = np.flatnonzero(self.columns >= 0)
-            mine = self.columns[have]
-        by_idf = np.zeros((weights.shape[0], n_columns))
-        by_idf[:, have] = weights[:, mine] * self.idf[mine]
-        idf_squared = np.zeros(n_columns)
-        idf_squared[have] = self.idf[mine] ** 2
-        return by_idf, idf_squared
+            return weights * self.idf, self.idf ** 2
+        # A zero column after the block's own, taken where the counter's column is none of them.
+        at = np.where(self.columns >= 0, self.columns, self.width)
+        by_idf = np.zeros((weights.shape[0], self.width + 1))
+        np.multiply(weights, self.idf, out=by_idf[:, :self.width])
+        return np.take(by_idf, at, axis=1), np.append(self.idf ** 2, 0.0)[at]
 
     def add_decisions(self, batch: TextBatch, prepared, scores: np.ndarray) -> None:
         by_idf, idf_squared = prepared
@@ -135,6 +131,9 @@ def share_counters(pipelines) -> None:
             columns = np.full(len(buckets), -1, dtype=np.int32)
             columns[np.searchsorted(buckets, block.buckets)] = np.arange(len(block.buckets), dtype=np.int32)
             block.counter, block.columns = counter, columns
+    for pipeline in pipelines:
+        if isinstance(pipeline, CompiledPipeline):
+            pipeline.prepare()  # the blocks' weights at their new counters' columns
 
 
 def _increasing(values) -> bool:
@@ -193,9 +192,15 @@ class CompiledPipeline:
                 scores += block.transform(batch) @ weights.T
         return scores
 
+    def prepare(self) -> None:
+        """Make the blocks' weights again (after their counters changed)."""
+        self._made = None
+        self._prepared()
+
     def _prepared(self) -> list:
-        """Each block's weights as it uses them (`prepare`; else its columns of `coef`), made
-        on first use from the coefficients they were made from (~2 ms; not pickled)."""
+        """Each block's weights as it uses them (`prepare`; else its columns of `coef`): made
+        when compiling and pickled with the model (making them costs ~10 ms of a first
+        prediction, loading them ~1 ms), else on first use; made again if `coef` is another."""
         made = getattr(self, "_made", None)
         if made is None or made[0] is not self.coef:
             prepared, start = [], 0
@@ -220,9 +225,6 @@ class CompiledPipeline:
 
     def predict(self, texts) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(texts), axis=1)]
-
-    def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_made"}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -294,10 +296,12 @@ def compile_pipeline(pipeline) -> CompiledPipeline:
     coef = np.atleast_2d(svm.coef_).astype(np.float64)
     if start != coef.shape[1]:
         raise ValueError(f"the blocks have {start} columns, the classifier {coef.shape[1]}")
-    return CompiledPipeline(
+    compiled = CompiledPipeline(
         blocks=blocks,
         coef=np.ascontiguousarray(coef[:, np.concatenate(kept)]),
         intercept=np.atleast_1d(svm.intercept_).astype(np.float64),
         sigmoid_a=np.array([c.a_ for c in sigmoids], dtype=np.float64),
         sigmoid_b=np.array([c.b_ for c in sigmoids], dtype=np.float64),
         classes_=np.asarray(calibrated.classes_))
+    compiled.prepare()
+    return compiled

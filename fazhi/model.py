@@ -5,8 +5,8 @@ training. The fitted pair travels as one `SentenceClassifier`, loaded once per p
 committed model holds them compiled to numpy (fazhi/inference.py), so loading and predicting
 never import scikit-learn.
 
-The model file is a plain, uncompressed pickle (protocol 5, ~6 MB), which `pickle` loads in
-~15 ms, without importing joblib (~0.14 s of every start) or decompressing anything; joblib
+The model file is a plain, uncompressed pickle (protocol 5, ~16 MB), which `pickle` loads in
+~25-40 ms, without importing joblib (~0.14 s of every start) or decompressing anything; joblib
 reads it as well. Files that joblib wrote before (compressed) still load, through joblib.
 """
 from __future__ import annotations

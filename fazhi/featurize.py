@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import repeat
 
 import numpy as np
@@ -42,7 +43,7 @@ class TextBatch(list):
     @property
     def tokens(self) -> tuple[list[str], np.ndarray]:
         """All texts' tokens (`tokenize`'s, digits not folded) and the text of each."""
-        return self.computed("tokens", lambda: tokenize_all(self.normalized))
+        return self.computed("tokens", lambda: tokenize_all(self.normalized, normalized=True))
 
 
 def as_batch(texts) -> TextBatch:
@@ -64,41 +65,78 @@ class SparseRows:
         np.cumsum(np.bincount(self.rows, minlength=self.shape[0]), out=indptr[1:])
         return indptr
 
-    def dot_transposed(self, weights: np.ndarray) -> np.ndarray:
-        """self @ weights.T for dense weights of shape (k, n_cols): per row of weights, the
-        products of all entries summed row by row (np.add.reduceat over the rows that have
-        entries), so that nothing larger than one value per entry is ever built."""
-        out = np.zeros((weights.shape[0], self.shape[0]))
+    @cached_property
+    def row_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where the entries of each row that has any start, and those rows."""
         if not len(self.rows):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        new = np.empty(len(self.rows), dtype=bool)
+        new[0] = True
+        np.not_equal(self.rows[1:], self.rows[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        return starts, self.rows[starts]
+
+    def row_sums(self, weights: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+        """For each row that has entries (`row_starts`), the sum of its values (or of other
+        values of the same entries) times the weight of each entry's column, for each row of
+        dense weights of shape (k, n_cols): one np.take and np.add.reduceat per row of weights,
+        so that nothing larger than one value per entry is ever built. Shape (rows, k)."""
+        starts, _ = self.row_starts
+        values = self.values if values is None else values
+        out = np.empty((weights.shape[0], len(starts)))
+        if not len(starts):
             return out.T
-        starts = np.flatnonzero(np.concatenate(([True], self.rows[1:] != self.rows[:-1])))
-        filled = self.rows[starts]
         products = np.empty(len(self.cols))
         for k, row in enumerate(weights):
             np.take(row, self.cols, out=products)
-            products *= self.values
-            out[k, filled] = np.add.reduceat(products, starts)
+            products *= values
+            out[k] = np.add.reduceat(products, starts)
         return out.T
 
-
-# Sparse entries are sorted and counted by one 64-bit key: the row in the high half, the
-# column in the low half (no division to split them again).
-_COLUMN_BITS = 32
+    def dot_transposed(self, weights: np.ndarray) -> np.ndarray:
+        """self @ weights.T for dense weights of shape (k, n_cols)."""
+        out = np.zeros((self.shape[0], weights.shape[0]))
+        out[self.row_starts[1]] = self.row_sums(weights)
+        return out
 
 
 def count_entries(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> SparseRows:
     """How often each (row, column) pair occurs, as SparseRows of counts."""
-    if shape[1] >= 1 << _COLUMN_BITS:
-        raise ValueError(f"at most 2^{_COLUMN_BITS} columns")
-    keys = (rows.astype(np.int64) << _COLUMN_BITS) | cols
+    # The entries are sorted and counted by one key: the row in the high bits, the column in
+    # the low bits (no division to split them again). 32 bits hold a chunk of texts and the
+    # columns of every block (4,096 texts and 2^20 columns), and sort in about half the time
+    # of 64 bits.
+    column_bits = max(int(shape[1] - 1).bit_length(), 1)
+    row_bits = max(int(shape[0] - 1).bit_length(), 1)
+    if row_bits + column_bits > 64:
+        raise ValueError("too many rows and columns for a 64-bit key")
+    dtype = np.uint32 if row_bits + column_bits <= 32 else np.uint64
+    keys = rows.astype(dtype)
+    keys <<= dtype(column_bits)
+    keys |= cols.astype(dtype, copy=False)
     keys.sort()
     if len(keys):
-        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        counts = np.diff(np.append(starts, len(keys))).astype(np.float64)
+        new = np.empty(len(keys), dtype=bool)
+        new[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        counts = np.diff(starts, append=len(keys)).astype(np.float64)
         keys = keys[starts]
     else:
         counts = np.zeros(0)
-    return SparseRows(keys >> _COLUMN_BITS, keys & ((1 << _COLUMN_BITS) - 1), counts, shape)
+    return SparseRows((keys >> dtype(column_bits)).astype(np.int64), (keys & dtype((1 << column_bits) - 1)).astype(np.int64),
+                      counts, shape)
+
+
+def own_columns(counts: SparseRows, columns: np.ndarray | None, width: int) -> SparseRows:
+    """A block's entries of counts that blocks share (over the union of their columns):
+    `columns[c]` is the block's column of shared column c, -1 where it has none. Increasing
+    where it is not -1, so the entries stay in CSR order; None: the counts are the block's own."""
+    if columns is None:
+        return counts
+    mine = columns[counts.cols]
+    kept = mine >= 0
+    return SparseRows(counts.rows[kept], mine[kept].astype(np.int64), counts.values[kept], (counts.shape[0], width))
 
 
 def tfidf_rows(counts: SparseRows, idf: np.ndarray, sublinear_tf: bool) -> SparseRows:
@@ -111,6 +149,44 @@ def tfidf_rows(counts: SparseRows, idf: np.ndarray, sublinear_tf: bool) -> Spars
     norms[norms == 0] = 1.0
     data /= norms[counts.rows]
     return SparseRows(counts.rows, counts.cols, data, counts.shape)
+
+
+def sublinear_tf(counts: np.ndarray) -> np.ndarray:
+    """1 + log(count) of counts (float64 whole numbers ≥ 1), looked up in a table of the few
+    distinct counts there are instead of a logarithm per entry (the same numbers)."""
+    whole = counts.astype(np.intp)
+    if not len(whole):
+        return np.zeros(0)
+    table = np.log(np.arange(1, whole.max() + 1, dtype=np.float64)) + 1.0
+    return table[whole - 1]
+
+
+def shared_tf(counter, batch: TextBatch, sublinear: bool) -> tuple[SparseRows, np.ndarray, np.ndarray]:
+    """A counter's counts in a batch, each entry's tf and its square: once per batch for all
+    the blocks that share the counter."""
+    def compute():
+        counts = counter.counts(batch)
+        tf = sublinear_tf(counts.values) if sublinear else counts.values
+        return counts, tf, tf * tf
+
+    return batch.computed((counter, "tf", sublinear), compute)
+
+
+def add_tfidf_decisions(counts: SparseRows, tf: np.ndarray, tf_squared: np.ndarray, idf_squared: np.ndarray,
+                        weights_by_idf: np.ndarray, scores: np.ndarray) -> None:
+    """scores += tfidf_rows(counts) @ weights.T, given each entry's tf (and its square), the
+    squared idf of each column, and the weights already multiplied by each column's idf
+    (shape (k, n_cols)): each row's sums divided by the row's norm once, instead of every
+    entry by it (the same numbers to rounding). A column whose idf is 0 (none of this
+    block's: counters are shared) adds nothing to a norm or a sum."""
+    starts, filled = counts.row_starts
+    if not len(starts):
+        return
+    norms = np.sqrt(np.add.reduceat(np.take(idf_squared, counts.cols) * tf_squared, starts))
+    norms[norms == 0] = 1.0
+    sums = counts.row_sums(weights_by_idf, tf)
+    sums /= norms[:, None]
+    scores[filled] += sums
 
 
 _TOKEN_SEPARATOR = "\x00"
@@ -183,13 +259,18 @@ class VocabularyCounter:
         if len(unknown):
             others = [tokens[i] for i in unknown.tolist()]
             joined = _TOKEN_SEPARATOR.join(others)
-            folded = (_DIGITS.sub("0", joined).split(_TOKEN_SEPARATOR) if _TOKEN_SEPARATOR not in joined
-                      else [_DIGITS.sub("0", t) for t in others])
+            folded = (_DIGITS.sub("0", joined).split(_TOKEN_SEPARATOR)
+                      if joined.count(_TOKEN_SEPARATOR) == len(others) - 1 else [_DIGITS.sub("0", t) for t in others])
             numbers[unknown] = np.fromiter(map(token_id.get, folded, repeat(-1)), dtype=np.int64,
                                            count=len(folded))
         return numbers
 
     def counts(self, batch: TextBatch) -> SparseRows:
+        """The counts in a batch, computed once per batch (blocks that share this counter read them)."""
+        batch = as_batch(batch)
+        return batch.computed((self, "counts"), lambda: self._counts(batch))
+
+    def _counts(self, batch: TextBatch) -> SparseRows:
         low, high = self.ngram_range
         tokens, text_of = batch.tokens
         numbers = self.token_numbers(tokens)
@@ -230,6 +311,22 @@ def char_ngram_hashes(texts, ngram_range: tuple[int, int], n_buckets: int) -> tu
 
 
 def _char_ngram_hashes(batch: TextBatch, ngram_range, n_buckets):
+    rows, buckets = [], []
+    for starts, hashed, inside in _ngram_buckets(batch, ngram_range, n_buckets):
+        rows.append(starts if inside is None else starts[inside])
+        buckets.append((hashed if inside is None else hashed[inside]).astype(np.int64))
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    buckets = np.concatenate(buckets) if buckets else np.zeros(0, dtype=np.int64)
+    return rows, buckets
+
+
+_HASH_STEP = np.uint64(1_000_003)
+
+
+def _ngram_buckets(batch: TextBatch, ngram_range, n_buckets):
+    """For each n of the range: the text of each position of the batch's texts laid end to
+    end (digits folded), the bucket of the n-gram starting there (uint64), and whether that
+    n-gram lies inside one text (None for n = 1: all do)."""
     # Digits folded in one substitution over the joined texts where they hold no newline of
     # their own (no number spans one), else text by text.
     joined = "\n".join(batch.normalized)
@@ -244,34 +341,81 @@ def _char_ngram_hashes(batch: TextBatch, ngram_range, n_buckets):
     low, high = ngram_range
     # For a power of two, the remainder is the low bits: the same buckets, without a division.
     power_of_two = n_buckets & (n_buckets - 1) == 0
-    rows, buckets = [], []
-    for n in range(low, high + 1):
+    polynomial = None
+    for n in range(1, high + 1):
         if len(codes) < n:
             break
-        h = np.zeros(len(codes) - n + 1, dtype=np.uint64)
-        for k in range(n):  # polynomial hash of the n code points starting at each position
-            h *= np.uint64(1_000_003)
-            h += codes[k:len(codes) - n + 1 + k]
-        h *= np.uint64(31)
-        h += np.uint64(n)
-        starts = doc_of[:len(h)]
-        inside = starts == doc_of[n - 1:]  # an n-gram must not span two texts
-        h = h[inside]
-        if power_of_two:
-            h &= np.uint64(n_buckets - 1)
+        # The polynomial hash of the n code points starting at each position, from that of
+        # the n - 1 starting there: ((c0·B + c1)·B + c2)…
+        if polynomial is None:
+            polynomial = codes
         else:
-            h %= np.uint64(n_buckets)
-        rows.append(starts[inside])
-        buckets.append(h.astype(np.int64))
-    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    buckets = np.concatenate(buckets) if buckets else np.zeros(0, dtype=np.int64)
-    return rows, buckets
+            polynomial = polynomial[:-1] * _HASH_STEP
+            polynomial += codes[n - 1:]
+        if n < low:
+            continue
+        hashed = polynomial * np.uint64(31)
+        hashed += np.uint64(n)
+        if power_of_two:
+            hashed &= np.uint64(n_buckets - 1)
+        else:
+            hashed %= np.uint64(n_buckets)
+        starts = doc_of[:len(hashed)]
+        yield starts, hashed, (None if n == 1 else starts == doc_of[n - 1:])  # not spanning two texts
 
 
 def char_ngram_counts(texts, ngram_range: tuple[int, int], n_buckets: int) -> SparseRows:
     """Counts of hashed character n-grams (digits folded), one column per bucket."""
     rows, buckets = char_ngram_hashes(texts, ngram_range, n_buckets)
     return count_entries(rows, buckets, (len(texts), n_buckets))
+
+
+class CharNgramCounter:
+    """Counts of hashed character n-grams in the buckets some fitted block has a column for
+    (`buckets`, sorted; the others weigh 0 and are dropped before counting), one column per
+    bucket in bucket order. The character blocks of the same settings (the area and the
+    category pipeline's) share one counter over the union of their buckets, so a batch's
+    n-grams are counted once; each block then takes its own columns (`own_columns`)."""
+
+    def __init__(self, buckets: np.ndarray, ngram_range: tuple[int, int], n_buckets: int):
+        self.buckets = np.asarray(buckets, dtype=np.int64)
+        self.ngram_range = tuple(ngram_range)
+        self.n_buckets = n_buckets
+        self._column_of = None
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.buckets)
+
+    def column_of(self) -> np.ndarray:
+        """The column of each bucket, -1 for none (built on first use: ~1 ms, not pickled)."""
+        if self._column_of is None:
+            column_of = np.full(self.n_buckets, -1, dtype=np.int32)
+            column_of[self.buckets] = np.arange(len(self.buckets), dtype=np.int32)
+            self._column_of = column_of
+        return self._column_of
+
+    def counts(self, batch) -> SparseRows:
+        batch = as_batch(batch)
+        return batch.computed((self, "counts"), lambda: self._counts(batch))
+
+    def _counts(self, batch: TextBatch) -> SparseRows:
+        column_of = self.column_of()
+        rows, columns = [], []
+        for starts, hashed, inside in _ngram_buckets(batch, self.ngram_range, self.n_buckets):
+            found = column_of[hashed]
+            kept = found >= 0
+            if inside is not None:
+                kept &= inside
+            kept = np.flatnonzero(kept)
+            rows.append(starts[kept])
+            columns.append(found[kept])
+        rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        columns = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
+        return count_entries(rows, columns, (len(batch), len(self.buckets)))
+
+    def __getstate__(self):
+        return {**self.__dict__, "_column_of": None}
 
 
 # Specificity cues: each is an auditor's anchor from the labelling guide.
@@ -297,21 +441,24 @@ CUES = {
 }
 # What every match of each cue contains: for each cue, one or more alternatives (a branch of
 # its expression), each a set of things that a match of it holds: a digit and a 元, a 《, an
-# act. Each is a string of characters (any of them) or an expression, never a newline, so one
-# search of a batch's texts joined by newlines finds the texts that hold it, and a cue's
-# expression runs only on the texts that hold all of some alternative.
-_DIGIT = re.compile(r"\d+")
+# act. Each is `_DIGIT` (a character `\d` matches) or a tuple of words (any of them; a word of
+# one character is that character), so that numpy finds the texts that hold it in a whole
+# batch at once, and a cue's expression runs only on the texts that hold all of some
+# alternative.
+_DIGIT = ("a decimal digit",)
+_UNITS = tuple("件项次人名家个场期批条份篇户起宗卷所座台套学课小天万亿")  # the first character of each unit of `count`
+_ACTOR_ENDS = tuple("局委厅办院心门区县镇乡道")  # the last character of each actor of `actor_act`
 _NEEDS = {
     "number": ((_DIGIT,),),
-    "count": ((_DIGIT,),),
-    "amount": ((_DIGIT, "元"),),
-    "percent": ((_DIGIT, "%％"), (re.compile("百分之"),)),
-    "title": (("《",),),
-    "doc_number": ((_DIGIT, "号"),),
-    "date": ((_DIGIT, "月"),),
-    "year": ((_DIGIT, "年"),),
-    "quoted_name": (("“\"",),),
-    "actor_act": ((re.compile(_ACTS),),),
+    "count": ((_DIGIT, _UNITS),),
+    "amount": ((_DIGIT, ("元",)),),
+    "percent": ((_DIGIT, ("%", "％")), (("百分之",),)),
+    "title": ((("《",),),),
+    "doc_number": ((_DIGIT, ("号",), tuple("〔[［(（")),),
+    "date": ((_DIGIT, ("年",), ("月",)), (_DIGIT, ("月",), ("日",))),
+    "year": ((_DIGIT, ("年",)),),
+    "quoted_name": ((("“", '"'),),),
+    "actor_act": ((tuple(_ACTS.split("|")), _ACTOR_ENDS),),
 }
 # Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
 GENERIC_TITLE_CUE = "generic_title"
@@ -330,44 +477,95 @@ def _is_generic_title(title: str, generic_titles) -> bool:
     return _BRACKETED.sub("", title[1:-1]).strip() in generic_titles
 
 
-def _texts_holding(need, joined: str, codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Whether each of the texts joined by newlines in `joined` (code points `codes`), which
-    start at `starts`, holds `need`: any of a string's characters, or a match of an expression
-    (that never matches a newline)."""
-    if isinstance(need, str):
-        found = np.flatnonzero(np.isin(codes, [ord(c) for c in need]))
-    else:
-        found = np.array([m.start() for m in need.finditer(joined)], dtype=np.int64)
-    holding = np.zeros(len(starts), dtype=bool)
-    holding[np.searchsorted(starts, found, side="right") - 1] = True
-    return holding
+def _decimal_digits(codes: np.ndarray) -> np.ndarray:
+    """Which of these code points (uint32) `\\d` matches (str.isdecimal: the ASCII digits and
+    the other Unicode decimal digits, none of which lies in U+3000–U+9FFF, where most of a
+    Chinese text is)."""
+    digits = (codes - np.uint32(48)) < 10  # wraps below "0"
+    others = codes[(codes >= 128) & ((codes < 0x3000) | (codes >= 0xA000))]
+    if len(others):
+        decimal = [c for c in set(others.tolist()) if chr(c).isdecimal()]  # (np.unique imports numpy.ma: 30 ms)
+        if decimal:
+            digits |= np.isin(codes, decimal)
+    return digits
+
+
+class _WordNeeds:
+    """Where the words of the needs (`_NEEDS`) start in a batch's code points: one look-up of
+    each code point in a table of the needs' first characters (a bit per need), then each
+    word of more than one character confirmed at the few positions its first one is at."""
+
+    def __init__(self):
+        self.needs = sorted({need for alternatives in _NEEDS.values() for alternative in alternatives
+                             for need in alternative if need is not _DIGIT})
+        if len(self.needs) > 16 or any(ord(word[0]) >= 0xFFFF or "\n" in word for need in self.needs for word in need):
+            raise ValueError("the needs' words do not fit the table")
+        self.table = np.zeros(0x10000, dtype=np.uint16)
+        for bit, need in enumerate(self.needs):
+            for word in need:
+                self.table[ord(word[0])] |= 1 << bit
+
+    def positions(self, codes: np.ndarray) -> dict[tuple, np.ndarray]:
+        """need → the positions in `codes` (uint32) where one of its words starts."""
+        bits = self.table[np.minimum(codes, 0xFFFF)]
+        at = np.flatnonzero(bits)
+        bits = bits[at]
+        found = {}
+        for bit, need in enumerate(self.needs):
+            where = at[(bits & (1 << bit)) != 0]
+            if any(len(word) > 1 for word in need):
+                first = codes[where]
+                hits = []
+                for word in need:
+                    start = where[first == ord(word[0])]
+                    start = start[start + len(word) <= len(codes)]
+                    for k in range(1, len(word)):
+                        start = start[codes[start + k] == ord(word[k])]
+                    hits.append(start)
+                where = np.concatenate(hits)  # a position twice does no harm
+            found[need] = where
+        return found
+
+
+_word_needs = []  # the one _WordNeeds, built on first use (~1 ms)
 
 
 def cue_count_arrays(texts: list[str], generic_titles=(), names=CUE_NAMES) -> dict[str, np.ndarray]:
     """The counts of the named cues (all by default) in each normalized text, searched for
     only in the texts that hold what they need; a model that reads only a few cues asks for
-    those, and the others are never searched for. `anchored` stops at the first anchor."""
+    those, and the others are never searched for. `number` (every digit) is counted with
+    numpy. `anchored` follows from the counts where every anchor is counted; alone, it
+    stops at the first anchor."""
     wanted = set(names)
     needed = {name for name in wanted if name in CUES}
     if GENERIC_TITLE_CUE in wanted:
         needed.add("title")
-    needed_for_anchor = set(ANCHORED_BY) if ANCHORED_CUE in wanted else set()
+    anchored_by_counts = ANCHORED_CUE in wanted and needed >= set(ANCHORED_BY)
+    needed_for_anchor = set(ANCHORED_BY) if ANCHORED_CUE in wanted and not anchored_by_counts else set()
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     starts = np.cumsum(lengths + 1) - lengths - 1
     joined = "\n".join(texts)
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    holding = {}  # need → whether each text holds it, searched once per batch
+    if not _word_needs:
+        _word_needs.append(_WordNeeds())
+    found = _word_needs[0].positions(codes)
+    found[_DIGIT] = np.flatnonzero(_decimal_digits(codes))
+    holding = {}  # need → whether each text holds it
 
     def holds(need):
         if need not in holding:
-            holding[need] = _texts_holding(need, joined, codes, starts)
+            holding[need] = np.zeros(len(texts), dtype=bool)
+            holding[need][np.searchsorted(starts, found[need], side="right") - 1] = True
         return holding[need]
 
     candidates = {name: np.flatnonzero(np.logical_or.reduce(
         [np.logical_and.reduce([holds(need) for need in alternative]) for alternative in _NEEDS[name]]))
-        for name in needed | needed_for_anchor}
+        for name in (needed | needed_for_anchor) - {"number"}}
     counts = {}
-    for name in needed - {"title"}:
+    if "number" in needed:  # one match per digit
+        counts["number"] = np.bincount(np.searchsorted(starts, found[_DIGIT], side="right") - 1,
+                                       minlength=len(texts)).astype(np.int64)
+    for name in needed - {"title", "number"}:
         column = np.zeros(len(texts), dtype=np.int64)
         findall = CUES[name].findall
         column[candidates[name]] = [len(findall(texts[i])) for i in candidates[name].tolist()]
@@ -375,11 +573,13 @@ def cue_count_arrays(texts: list[str], generic_titles=(), names=CUE_NAMES) -> di
     if "title" in needed:
         titles, generic = np.zeros(len(texts), dtype=np.int64), np.zeros(len(texts), dtype=np.int64)
         for i in candidates["title"].tolist():
-            found = CUES["title"].findall(texts[i])
-            generic[i] = sum(_is_generic_title(t, generic_titles) for t in found)
-            titles[i] = len(found) - generic[i]
+            matches = CUES["title"].findall(texts[i])
+            generic[i] = sum(_is_generic_title(t, generic_titles) for t in matches)
+            titles[i] = len(matches) - generic[i]
         counts["title"], counts[GENERIC_TITLE_CUE] = titles, generic
-    if ANCHORED_CUE in wanted:
+    if anchored_by_counts:  # a non-generic title, or a match of any other anchoring cue
+        counts[ANCHORED_CUE] = np.logical_or.reduce([counts[name] > 0 for name in ANCHORED_BY]).astype(np.int64)
+    elif ANCHORED_CUE in wanted:
         anchored = np.zeros(len(texts), dtype=bool)
         for name in ANCHORED_BY:  # each text until one anchor is found (any order, the same answer)
             for i in candidates[name][~anchored[candidates[name]]].tolist():

@@ -14,30 +14,68 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fazhi.featurize import (KeywordMatcher, SparseRows, VocabularyCounter, as_batch, char_ngram_hashes,
-                             count_entries, cue_matrix, tfidf_rows)
+from fazhi.featurize import (CharNgramCounter, KeywordMatcher, SparseRows, TextBatch, VocabularyCounter,
+                             add_tfidf_decisions, as_batch, cue_matrix, own_columns, shared_tf, tfidf_rows)
+
+
+class _TfidfBlock:
+    """What word and character blocks share: counts from a counter (perhaps shared with the
+    other pipeline's block, over the union of their columns), tf-idf, l2 norm, and their
+    products with the classifier's weights, added to the decisions without building the
+    feature matrix (`add_tfidf_decisions`)."""
+
+    def own_counter(self):
+        raise NotImplementedError
+
+    def _counter(self):
+        if self.counter is None:  # files compiled before blocks kept their counter
+            self.counter, self.columns = self.own_counter(), None
+        return self.counter
+
+    def transform(self, texts) -> SparseRows:
+        """The block's features (tf-idf rows, l2-normalized), as the fitted transformer's."""
+        counts = own_columns(self._counter().counts(as_batch(texts)), self.columns, self.width)
+        return tfidf_rows(counts, self.idf, self.sublinear_tf)
+
+    def prepare(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The block's weights (k, width) times its idf, and its idf squared, at the counter's
+        columns (0 at those that are not the block's)."""
+        self._counter()
+        if self.columns is None:
+            return weights * self.idf, self.idf ** 2
+        # A zero column after the block's own, taken where the counter's column is none of them.
+        at = np.where(self.columns >= 0, self.columns, self.width)
+        by_idf = np.zeros((weights.shape[0], self.width + 1))
+        np.multiply(weights, self.idf, out=by_idf[:, :self.width])
+        return np.take(by_idf, at, axis=1), np.append(self.idf ** 2, 0.0)[at]
+
+    def add_decisions(self, batch: TextBatch, prepared, scores: np.ndarray) -> None:
+        by_idf, idf_squared = prepared
+        counts, tf, tf_squared = shared_tf(self._counter(), batch, self.sublinear_tf)
+        add_tfidf_decisions(counts, tf, tf_squared, idf_squared, by_idf, scores)
 
 
 @dataclass
-class WordBlock:
+class WordBlock(_TfidfBlock):
     vocabulary: dict[str, int]
     idf: np.ndarray
     ngram_range: tuple[int, int]
     sublinear_tf: bool
     counter: VocabularyCounter | None = None  # built when compiling; by the first prediction before
+    # When word blocks share a counter (`share_counters`): this block's column of each of the
+    # counter's columns, -1 where it has none. None: the counter is the block's own.
+    columns: np.ndarray | None = None
 
     @property
     def width(self) -> int:
         return len(self.vocabulary)
 
-    def transform(self, texts) -> SparseRows:
-        if self.counter is None:
-            self.counter = VocabularyCounter(self.vocabulary, self.ngram_range)
-        return tfidf_rows(self.counter.counts(as_batch(texts)), self.idf, self.sublinear_tf)
+    def own_counter(self):
+        return VocabularyCounter(self.vocabulary, self.ngram_range)
 
 
 @dataclass
-class CharBlock:
+class CharBlock(_TfidfBlock):
     """Hashed character n-grams; only the buckets seen in fitting (`buckets`, sorted) have a
     column: the others weigh 0 (their idf is 0), so they are dropped before counting."""
 
@@ -46,23 +84,60 @@ class CharBlock:
     n_buckets: int
     sublinear_tf: bool
     buckets: np.ndarray | None = None
+    counter: CharNgramCounter | None = None  # as WordBlock's; its own (built on first use) unless shared
+    columns: np.ndarray | None = None
 
     @property
     def width(self) -> int:
         return len(self.buckets)
 
-    def transform(self, texts) -> SparseRows:
-        if getattr(self, "_column_of", None) is None:  # bucket → column (-1: none), built on first use
-            self._column_of = np.full(self.n_buckets, -1, dtype=np.int64)
-            self._column_of[self.buckets] = np.arange(len(self.buckets))
-        rows, buckets = char_ngram_hashes(as_batch(texts), self.ngram_range, self.n_buckets)
-        columns = self._column_of[buckets]
-        seen = columns >= 0
-        counts = count_entries(rows[seen], columns[seen], (len(texts), len(self.buckets)))
-        return tfidf_rows(counts, self.idf, self.sublinear_tf)
+    def own_counter(self):
+        return CharNgramCounter(self.buckets, self.ngram_range, self.n_buckets)
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k != "_column_of"}
+
+
+def share_counters(pipelines) -> None:
+    """Let the word blocks of the same n-gram range in these pipelines (the area and the
+    category pipeline's) share one counter over the union of their vocabularies, and the
+    character blocks of the same settings one over the union of their buckets, so that a
+    batch's n-grams are counted once; each block takes its own columns of the counts. The
+    union is numbered in the blocks' own order (scikit-learn numbers a vocabulary by sorted
+    term, buckets are sorted), so each block's columns increase and its entries stay in CSR
+    order. Done when compiling (the counters are pickled with the model); the features, and so
+    the probabilities, are the same as each block counting alone."""
+    words, chars = {}, {}
+    for pipeline in pipelines:
+        for block in getattr(pipeline, "blocks", ()):
+            if isinstance(block, WordBlock):
+                words.setdefault(tuple(block.ngram_range), []).append(block)
+            elif isinstance(block, CharBlock) and block.buckets is not None:
+                chars.setdefault((tuple(block.ngram_range), block.n_buckets), []).append(block)
+    for ngram_range, blocks in words.items():
+        blocks = [b for b in blocks if _increasing([b.vocabulary[t] for t in sorted(b.vocabulary)])]
+        terms = sorted(set().union(*(b.vocabulary for b in blocks)))
+        if not blocks:
+            continue
+        counter = VocabularyCounter({term: i for i, term in enumerate(terms)}, ngram_range)
+        for block in blocks:
+            get = block.vocabulary.get
+            block.counter = counter
+            block.columns = np.array([get(term, -1) for term in terms], dtype=np.int32)
+    for (ngram_range, n_buckets), blocks in chars.items():
+        buckets = np.unique(np.concatenate([b.buckets for b in blocks]))
+        counter = CharNgramCounter(buckets, ngram_range, n_buckets)
+        for block in blocks:
+            columns = np.full(len(buckets), -1, dtype=np.int32)
+            columns[np.searchsorted(buckets, block.buckets)] = np.arange(len(block.buckets), dtype=np.int32)
+            block.counter, block.columns = counter, columns
+    for pipeline in pipelines:
+        if isinstance(pipeline, CompiledPipeline):
+            pipeline.prepare()  # the blocks' weights at their new counters' columns
+
+
+def _increasing(values) -> bool:
+    return all(a < b for a, b in zip(values, values[1:]))
 
 
 # The cue columns of blocks compiled before blocks recorded their own (models up to
@@ -110,16 +185,31 @@ class CompiledPipeline:
     def decision_function(self, texts) -> np.ndarray:
         batch = as_batch(texts)
         scores = np.tile(self.intercept, (len(batch), 1))
-        start = 0
-        for block in self.blocks:
-            features = block.transform(batch)
-            weights = self.coef[:, start:start + block.width]
-            if isinstance(features, SparseRows):
-                scores += features.dot_transposed(weights)
+        for block, weights in zip(self.blocks, self._prepared()):
+            if hasattr(block, "add_decisions"):
+                block.add_decisions(batch, weights, scores)
             else:
-                scores += features @ weights.T
-            start += block.width
+                scores += block.transform(batch) @ weights.T
         return scores
+
+    def prepare(self) -> None:
+        """Make the blocks' weights again (after their counters changed)."""
+        self._made = None
+        self._prepared()
+
+    def _prepared(self) -> list:
+        """Each block's weights as it uses them (`prepare`; else its columns of `coef`): made
+        when compiling and pickled with the model (making them costs ~10 ms of a first
+        prediction, loading them ~1 ms), else on first use; made again if `coef` is another."""
+        made = getattr(self, "_made", None)
+        if made is None or made[0] is not self.coef:
+            prepared, start = [], 0
+            for block in self.blocks:
+                weights = self.coef[:, start:start + block.width]
+                prepared.append(block.prepare(weights) if hasattr(block, "prepare") else weights)
+                start += block.width
+            made = self._made = (self.coef, prepared)
+        return made[1]
 
     def predict_proba(self, texts) -> np.ndarray:
         """As scikit-learn's _CalibratedClassifier.predict_proba with sigmoid calibrators."""
@@ -175,7 +265,8 @@ def _compile_block(transformer) -> tuple[object, np.ndarray, int]:
     elif isinstance(transformer, HashedCharNgrams):
         seen = np.flatnonzero(transformer.idf_)  # an n-gram never seen in fitting weighs 0
         block = CharBlock(transformer.idf_[seen], tuple(transformer.ngram_range), transformer.n_buckets,
-                          transformer.sublinear_tf, buckets=seen)
+                          transformer.sublinear_tf, buckets=seen,
+                          counter=CharNgramCounter(seen, transformer.ngram_range, transformer.n_buckets))
         return block, seen, transformer.n_buckets
     elif isinstance(transformer, SpecificityCues):
         block = CueBlock(transformer.generic_titles_, tuple(transformer.names_))
@@ -205,10 +296,12 @@ def compile_pipeline(pipeline) -> CompiledPipeline:
     coef = np.atleast_2d(svm.coef_).astype(np.float64)
     if start != coef.shape[1]:
         raise ValueError(f"the blocks have {start} columns, the classifier {coef.shape[1]}")
-    return CompiledPipeline(
+    compiled = CompiledPipeline(
         blocks=blocks,
         coef=np.ascontiguousarray(coef[:, np.concatenate(kept)]),
         intercept=np.atleast_1d(svm.intercept_).astype(np.float64),
         sigmoid_a=np.array([c.a_ for c in sigmoids], dtype=np.float64),
         sigmoid_b=np.array([c.b_ for c in sigmoids], dtype=np.float64),
         classes_=np.asarray(calibrated.classes_))
+    compiled.prepare()
+    return compiled

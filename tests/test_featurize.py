@@ -87,7 +87,10 @@ def test_cues_found_in_a_batch_are_each_texts_own():
     texts = [normalize(u.text) for u in load_labels()] + [
         normalize(u.text) for path in sorted(REPORTS_DIR.glob("*.txt"))
         for u in split_units(path.read_text(encoding="utf-8"))] + [
-        "", "百分之五十", "增长12％", "共5.5万元", "〔2019〕3号", "3月5日", "“某某”", "区司法局\n制定了办法"]
+        "", "百分之五十", "增长12％", "共5.5万元", "〔2019〕3号", "3月5日", "“某某”", "区司法局\n制定了办法",
+        # Digits that are not ASCII (\\d matches them), units and acts at the ends of a text.
+        "办结٣件", "培训४学时", "𝟐𝟎𝟏𝟗年𝟑月", "[２０１９]７号", "川渝两地税务部门联合开展", "某某县建成", "5", "件5",
+        "2019年", "3月", "12%", "百分", "《", "《》", "《法治》", "区建", "开展"]
     found = cue_count_arrays(texts, GENERIC)
     for name, pattern in CUES.items():
         if name != "title":
@@ -100,3 +103,32 @@ def test_cues_found_in_a_batch_are_each_texts_own():
                     or any(not _is_generic_title(x, GENERIC) for x in ts)) for t, ts in zip(texts, titles)]
     assert found[ANCHORED_CUE].tolist() == anchored
     assert re.search("\n", "".join(texts))  # a text with a newline of its own is among them
+
+
+def test_decimal_digits_are_what_backslash_d_matches():
+    """The digit mask that the cue counts use is `\\d` of Python's re, over every code point."""
+    import re
+
+    from fazhi.featurize import _decimal_digits
+
+    points = np.array([c for c in range(0x110000) if not 0xD800 <= c < 0xE000], dtype=np.uint32)
+    text = "".join(map(chr, points.tolist()))
+    expected = np.zeros(len(points), dtype=bool)
+    expected[[m.start() for m in re.finditer(r"\d", text)]] = True
+    assert np.array_equal(_decimal_digits(points), expected)
+
+
+def test_counting_entries_with_wide_keys():
+    """Entries are counted by a 32-bit key where rows and columns fit, else a 64-bit one: the same."""
+    from collections import Counter
+
+    from fazhi.featurize import count_entries
+
+    rng = np.random.default_rng(3)
+    for shape in ((4096, 42215), (5, 3), (3_000_000, 2 ** 20), (1, 2 ** 40)):
+        rows = rng.integers(0, shape[0], 5000)
+        cols = rng.integers(0, min(shape[1], 50), 5000) * (shape[1] // 50 or 1)
+        counted = count_entries(rows, cols, shape)
+        expected = sorted(Counter(zip(rows.tolist(), cols.tolist())).items())
+        assert list(zip(counted.rows.tolist(), counted.cols.tolist())) == [pair for pair, _ in expected]
+        assert counted.values.tolist() == [float(n) for _, n in expected]

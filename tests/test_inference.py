@@ -21,7 +21,7 @@ SENTENCES = [u.text for u in UNITS] + [
     "", "abc", "？", " ", "a b\tc", "行\r\n政", "1.2.3件", "全面落实《法治政府建设实施纲要（2021—2025年）》，抽查案卷240卷。"]
 
 
-@pytest.mark.parametrize("feature_set", ["char+kw", "word+char+kw+cues"])
+@pytest.mark.parametrize("feature_set", ["char+kw", "word+char+kw", "word+char+kw+cues"])
 def test_compiled_area_pipeline_equals_the_fitted_one(feature_set):
     pipeline = build_pipeline(feature_set).fit([u.text for u in UNITS], [u.area for u in UNITS])
     compiled = compile_pipeline(pipeline)
@@ -30,7 +30,7 @@ def test_compiled_area_pipeline_equals_the_fitted_one(feature_set):
                                rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("feature_set", ["word+cues", "char+cues", "anchor"])
+@pytest.mark.parametrize("feature_set", ["word+cues", "char+cues", "word+char+cues", "anchor"])
 def test_compiled_category_pipeline_equals_the_fitted_one(feature_set):
     labelled = [u for u in UNITS if u.category]
     pipeline = build_pipeline(feature_set).fit([u.text for u in labelled], [u.category for u in labelled])
@@ -38,6 +38,41 @@ def test_compiled_category_pipeline_equals_the_fitted_one(feature_set):
     np.testing.assert_allclose(compiled.predict_proba(SENTENCES), pipeline.predict_proba(SENTENCES),
                                rtol=0, atol=1e-12)
     assert list(compiled.predict(SENTENCES)) == list(pipeline.predict(SENTENCES))
+
+
+def test_two_pipelines_sharing_their_counters_give_the_fitted_probabilities(tmp_path):
+    """The committed settings (area word+char+kw, category word+char+cues) compiled into one
+    classifier: their word blocks share one counter, their character blocks another, and each
+    batch that both read (as `SentenceClassifier.predict` gives them, in chunks) is counted
+    once; each pipeline's probabilities are its fitted Pipeline's, also after a save and load."""
+    from fazhi.featurize import TextBatch
+    from fazhi.inference import CharBlock, WordBlock
+    from fazhi.model import PREDICT_CHUNK, SentenceClassifier, load_classifier
+    from fazhi.taxonomy import load_taxonomy
+
+    area = build_pipeline("word+char+kw").fit([u.text for u in UNITS], [u.area for u in UNITS])
+    labelled = [u for u in UNITS if u.category]
+    category = build_pipeline("word+char+cues").fit([u.text for u in labelled], [u.category for u in labelled])
+    taxonomy = load_taxonomy()
+    classifier = SentenceClassifier(compile_pipeline(area), compile_pipeline(category),
+                                    area_ids=taxonomy.area_ids, off_topic_area=taxonomy.off_topic_id)
+    classifier.save(tmp_path / "model.pkl")
+    expected_area, expected_category = area.predict_proba(SENTENCES), category.predict_proba(SENTENCES)
+    for model in (classifier, load_classifier(tmp_path / "model.pkl")):
+        for kind in (WordBlock, CharBlock):
+            (a,), (c,) = ([b for b in p.blocks if isinstance(b, kind)]
+                          for p in (model.area_pipeline, model.category_pipeline))
+            assert a.counter is c.counter and a.columns is not None and c.columns is not None
+        got_area, got_category = [], []
+        for start in range(0, len(SENTENCES), PREDICT_CHUNK):
+            batch = TextBatch(SENTENCES[start:start + PREDICT_CHUNK])
+            got_area.append(model.area_pipeline.predict_proba(batch))
+            got_category.append(model.category_pipeline.predict_proba(batch))
+        np.testing.assert_allclose(np.vstack(got_area), expected_area, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(np.vstack(got_category), expected_category, rtol=0, atol=1e-12)
+        # Each alone (a batch of its own, nothing shared with the other) gives the same.
+        np.testing.assert_allclose(model.category_pipeline.predict_proba(SENTENCES[:300]), expected_category[:300],
+                                   rtol=0, atol=1e-12)
 
 
 def test_serving_the_committed_model_imports_neither_scikit_learn_nor_scipy_nor_joblib():
@@ -52,7 +87,8 @@ def test_serving_the_committed_model_imports_neither_scikit_learn_nor_scipy_nor_
 
 def test_a_model_file_of_the_earlier_layout_predicts_the_same(tmp_path):
     """Model files compiled before (joblib, compressed; a column and an idf of 0 for every
-    character bucket; no word lookup tables) still load, and predict the same probabilities."""
+    character bucket; no word lookup tables, no counters shared by the two pipelines, no
+    weights made for them) still load, and predict the same probabilities."""
     import joblib
 
     from fazhi.inference import CharBlock, WordBlock
@@ -73,11 +109,12 @@ def test_a_model_file_of_the_earlier_layout_predicts_the_same(tmp_path):
         else:
             columns.append(np.arange(start, start + block.width))
             start += block.width
-            if isinstance(block, WordBlock):
-                block.counter = None
+        if isinstance(block, (CharBlock, WordBlock)):  # no counters, shared or not
+            block.counter = block.columns = None
     coef = np.zeros((pipeline.coef.shape[0], start))
     coef[:, np.concatenate(columns)] = pipeline.coef
     pipeline.coef = coef
+    del pipeline._made  # nor weights made for them
     joblib.dump(model, tmp_path / "old.joblib", compress=3)
     old = load_classifier(tmp_path / "old.joblib")
     np.testing.assert_allclose(old.area_scores(SENTENCES), expected, rtol=0, atol=1e-12)

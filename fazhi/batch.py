@@ -388,7 +388,6 @@ class _Batch:
                     pool = ProcessPoolExecutor(
                         max_workers=workers, mp_context=_worker_context(),
                         initializer=_init_worker, initargs=(str(self.model_path), str(self.store.path), os.getpid()))
-                    tokenizer.initialize()  # for the texts this process scores while the workers start
                 if not workers_ready and len(running) >= IN_FLIGHT_PER_WORKER * workers:
                     # The workers are still starting (their fork server, imports, model): rather
                     # than wait idle for most of a second, this process scores the text itself.

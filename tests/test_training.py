@@ -109,8 +109,8 @@ def test_first_version_is_champion(store):
 
 def test_run_logged_params(store):
     params = run_of(store, "1").data.params
-    assert chosen(params, "area") in set(training.train.AREA_FEATURE_SETS)
-    assert chosen(params, "category") in set(training.train.CATEGORY_FEATURE_SETS)
+    assert chosen(params, "area") in set(training.evaluate.AREA_FEATURE_SETS)
+    assert chosen(params, "category") in set(training.evaluate.CATEGORY_FEATURE_SETS)
     assert re.fullmatch(r"[0-9a-f]{16}", params["data_hash"])
     assert float(params["C"]) == 0.5
     assert params["taxonomy_version"] == TAXONOMY.version

@@ -147,6 +147,17 @@ class Candidate:
     feature_set: str | None = None  # None for baselines, which are never kept
 
 
+# The model feature sets compared on each task, in table order. Nested selection (training's
+# "auto", inside every fold) chooses among all of them except, for category, the text blocks
+# alone (shown for what the cues add). "anchor" is the anchor-cue rule as one learned feature
+# (the rule with calibrated probabilities).
+AREA_CANDIDATE_SETS = ("word", "char", "word+char", "char+kw", "word+char+kw")
+CATEGORY_CANDIDATE_SETS = ("anchor", "anchor+word", "anchor+word+char", "word", "char", "word+char", "word+cues",
+                           "char+cues", "word+char+cues")
+AREA_FEATURE_SETS = AREA_CANDIDATE_SETS
+CATEGORY_FEATURE_SETS = tuple(fs for fs in CATEGORY_CANDIDATE_SETS if fs not in ("word", "char"))
+
+
 def candidates(task: str, taxonomy: Taxonomy, make=build_pipeline) -> list[Candidate]:
     """Rules, baselines and the TF-IDF variants compared for one task; `make` builds an
     unfitted pipeline from a feature set (training passes one with the run's hyperparameters)."""
@@ -157,14 +168,12 @@ def candidates(task: str, taxonomy: Taxonomy, make=build_pipeline) -> list[Candi
         keywords = {a.id: list(a.keyword_list()) for a in taxonomy.areas if a.keyword_list()}
         return [Candidate("baseline: majority class", MajorityBaseline()),
                 Candidate("rule: taxonomy keywords", KeywordAreaBaseline(keywords)),
-                model("word"), model("char"), model("word+char"),
-                model("char+kw"), model("word+char+kw")]
+                *map(model, AREA_CANDIDATE_SETS)]
     return [Candidate("baseline: majority class", MajorityBaseline()),
             Candidate("rule: anchor cues", CueRuleBaseline(taxonomy.generic_titles)),
             Candidate("rule: anchor cues + named actor's act",
                       CueRuleBaseline(taxonomy.generic_titles, ANCHORED_BY)),
-            model("anchor"), model("anchor+word"), model("anchor+word+char"), model("word"), model("char"), model("word+char"),
-            model("word+cues"), model("char+cues"), model("word+char+cues")]
+            *map(model, CATEGORY_CANDIDATE_SETS)]
 
 
 @dataclass

@@ -36,11 +36,6 @@ from training.registry import (CHAMPION_ALIAS, PROMOTION_METRICS, REGISTERED_MOD
 # Defaults live here and in MLproject's parameter defaults (which mirror them).
 DEFAULTS = dict(area_features="auto", category_features="auto", C=0.5, max_df=1.0, char_ngram_max=3,
                 keyword_sets="keywords+outline_2021_keywords", class_weight="none")
-# The feature sets among which "auto" chooses, inside every fold of the nested evaluation.
-# "anchor" is the anchor-cue rule as one learned feature (the rule with calibrated probabilities).
-AREA_FEATURE_SETS = ("word", "char", "word+char", "char+kw", "word+char+kw")
-CATEGORY_FEATURE_SETS = ("anchor", "anchor+word", "anchor+word+char", "word+char", "word+cues", "char+cues",
-                         "word+char+cues")
 # The document kind the headline figures pool over: the tool reads annual reports.
 HEADLINE_KIND = "annual_report"
 COMPARISON_FILE = PROJ_ROOT / "docs" / "model-comparison.md"
@@ -130,10 +125,10 @@ def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
     make = model_factory(args)
     area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, make))
     category_results = evaluate.compare(category_data, evaluate.candidates("category", taxonomy, make))
-    area_nested = evaluate.nested_lodo(make, area_data, _feature_sets(args.area_features, AREA_FEATURE_SETS,
+    area_nested = evaluate.nested_lodo(make, area_data, _feature_sets(args.area_features, evaluate.AREA_FEATURE_SETS,
                                                                       area_results), evaluate.STRUCTURE_GRID)
     category_nested = evaluate.nested_lodo(make, category_data, _feature_sets(
-        args.category_features, CATEGORY_FEATURE_SETS, category_results))
+        args.category_features, evaluate.CATEGORY_FEATURE_SETS, category_results))
     return dict(units=units, area_data=area_data, category_data=category_data, make=make,
                 area_results=area_results, category_results=category_results,
                 area_nested=area_nested, category_nested=category_nested)

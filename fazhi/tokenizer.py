@@ -9,6 +9,10 @@ the default) and `jieba` (the Python original). Choose with the environment vari
 FAZHI_TOKENIZER=jieba|rjieba; both load the same domain dictionary. On the labelled data they
 give 99.98 % identical tokens and the same cross-validated accuracy (equal, or +0.003 macro-F1
 for rjieba; benchmarks/RESULTS.md).
+
+A process that has not loaded a dictionary yet cuts its first short inputs (a one-line command)
+with an rjieba tokenizer that holds only their words (fazhi.lexicon): the same tokens, without
+building the whole dictionary, which takes longer than the rest of such a command's start-up.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from itertools import chain, compress
 
 import numpy as np
 
+from fazhi import lexicon
 from fazhi.paths import USER_DICT_FILE
 
 BACKENDS = ("jieba", "rjieba")
@@ -32,6 +37,12 @@ _lock = threading.Lock()
 _dictionary_lock = threading.Lock()
 _cut = None       # the loaded backend's cut function: str -> list[str]
 _loaded = None    # (backend, user_dict) of what is loaded
+
+# Characters a process cuts with a tokenizer of their own words before it loads the whole
+# dictionary: that costs ~0.04 s per 1,000 characters, the whole dictionary ~0.12-0.2 s.
+TEXT_WORDS_BUDGET = 1_000
+_text_words = None        # the lexicon.TextWordsTokenizer, once opened; False: none to be had
+_text_words_spent = 0
 
 
 def _user_words():
@@ -114,10 +125,56 @@ def normalize(text: str) -> str:
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
+def _cut_for(text: str):
+    """The cut function for `text`: the loaded dictionary's; before one is loaded, for a short
+    input to the default backend, a tokenizer of the input's own words (same tokens)."""
+    global _text_words_spent
+    if _cut is not None:
+        return _cut
+    with _lock:
+        if (_loaded is None and _text_words_spent + len(text) <= TEXT_WORDS_BUDGET
+                and configured_backend() == "rjieba" and lexicon.PLACEHOLDER not in text):
+            words = _text_words_tokenizer()
+            if words:
+                _text_words_spent += len(text)
+                return words.cut
+    return initialize()
+
+
+def _text_words_tokenizer():
+    """The tokenizer of texts' own words (called holding _lock), or None where it cannot be had
+    or, checked when its index was built, did not cut as the whole dictionary does."""
+    global _text_words
+    if _text_words is None:
+        opened = lexicon.open_index(_user_words())
+        _text_words = False
+        if opened:
+            index, built = opened
+            if built:
+                index.mark_checked(_cuts_as_whole_dictionary(index))
+            if index.checked:
+                _text_words = lexicon.TextWordsTokenizer(index)
+    return _text_words or None
+
+
+def _cuts_as_whole_dictionary(index: "lexicon.Lexicon", every: int = 25) -> bool:
+    """Whether a tokenizer of the index's words cuts, and weighs, as rjieba's whole dictionary
+    with the domain words: on every 25th dictionary word and on pairs of them, the same tokens
+    and the same suggested frequency (which reads each word's frequency and the total)."""
+    import rjieba
+
+    whole = build_tokenizer("rjieba")
+    sample = index.words()[::every]
+    segments = sample + [a + b for a, b in zip(sample, sample[1:])]
+    words = lexicon.TextWordsTokenizer(index)
+    return all(words.cut(s) == whole(s) and words.suggest_freq(s) == rjieba.suggest_freq(s)
+               for s in segments)
+
+
 def tokenize(text: str) -> list[str]:
     """Tokens of a sentence, without whitespace tokens."""
-    cut = _cut or initialize()
-    return [t for t in cut(normalize(text)) if not t.isspace()]
+    text = normalize(text)
+    return [t for t in _cut_for(text)(text) if not t.isspace()]
 
 
 # Joins the texts of a batch for one call of the tokenizer. jieba (either backend) cuts a text
@@ -137,9 +194,9 @@ def tokenize_all(texts, normalized: bool = False) -> tuple[list[str], np.ndarray
     tokens are placed by their offsets, and if a text did not start on a token boundary
     (never seen) the texts are cut one by one. `normalized`: the texts are normalized already.
     """
-    cut = _cut or initialize()
     texts = list(texts) if normalized else [normalize(t) for t in texts]
     joined = _BATCH_SEPARATOR.join(texts)
+    cut = _cut_for(joined)
     spaces = [m.start() for m in _WHITESPACE.finditer(joined)]
     if len(spaces) > len(texts) - 1 and len(texts) > 1:
         # Whitespace of the texts' own (not a separator, which ends the text before it): where

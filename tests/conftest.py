@@ -19,6 +19,19 @@ TEST_UPLOAD_LIMIT = 2 * 1024 * 1024
 SERVER_START_TIMEOUT = 60
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_home(tmp_path_factory):
+    """The tokenizer's word index (fazhi.lexicon) of this run goes to a folder of its own, for
+    this process and the commands it starts, not to the user's cache."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache-home"))
+    yield
+    if saved is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 def _without_fazhi_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAZHI_")}
     env["FAZHI_SECRET_KEY"] = "a key for tests only"  # not the checkout's instance folder

@@ -29,5 +29,8 @@ def test_benchmark_script_runs_on_a_tiny_corpus(tmp_path):
     assert all(r["errors"] == 0 for r in data["service"]["rows"])
     assert data["startup"]["total_s"] > 0 and data["startup"]["peak_rss_mib"] > 0
     assert data["startup"]["command_s"] > data["startup"]["python_s"] > 0
+    # A one-line command cuts with the word index, and the comparison without it ran beside it.
+    assert data["startup"]["first_cut_by"] == "text words"
+    assert data["startup"]["without_index_s"] > 0 and data["startup"]["first_run_s"] > 0
     assert set(data["backends"]) == {"jieba", "rjieba"}
     assert tables.read_text(encoding="utf-8") == result.stdout

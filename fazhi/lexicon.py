@@ -12,8 +12,8 @@ index is built.
 
 The index is a SQLite file of (word, frequency) made once from jieba's dict.txt (the dictionary
 rjieba embeds) and the domain dictionary, kept in the user's cache directory under a name that is
-a checksum of those two files and of rjieba's binary: a changed source is a different file, never
-a stale one. When the cache directory cannot be written, there is no index and the tokenizer
+a checksum of the domain dictionary and of the installed dict.txt's and rjieba binary's size and
+modification time: a changed source is a different file, never a stale one. When the cache directory cannot be written, there is no index and the tokenizer
 loads the whole dictionary, as before.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ import importlib.util
 import os
 import sqlite3
 import sys
+import threading
 import zlib
 from pathlib import Path
 
@@ -32,6 +33,10 @@ CACHE_DIR_ENV = "FAZHI_CACHE_DIR"
 _FORMAT = 1          # bump when the index's layout changes
 _QUERY_CHUNK = 900   # words per `IN (…)` query, under SQLite's smallest variable limit
 PLACEHOLDER = "\ue000"  # a private-use character: no report's word
+
+
+class UnreadableIndex(Exception):
+    """The index file could not be read (damaged since it was built)."""
 
 
 def cache_dir() -> Path | None:
@@ -85,10 +90,16 @@ def rjieba_class():
     return sys.modules["rjieba.rjieba"].Jieba
 
 
-def _checksum(*paths: Path) -> str:
-    crc = _FORMAT
-    for path in paths:
+def _checksum(content: tuple[Path, ...], installed: tuple[Path, ...]) -> str:
+    """Of the domain dictionary's content, and of the installed files' size and modification
+    time (as Python checks its bytecode cache: reading 10 MB would cost more than the rest of
+    opening the index)."""
+    crc = zlib.crc32(str(_FORMAT).encode())
+    for path in content:
         crc = zlib.crc32(path.read_bytes(), crc)
+    for path in installed:
+        stat = path.stat()
+        crc = zlib.crc32(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode(), crc)
     return f"{crc:08x}"
 
 
@@ -124,10 +135,13 @@ class Lexicon:
         """The dictionary words among `candidates` with their frequencies."""
         candidates = list(candidates)
         found: dict[str, int] = {}
-        for start in range(0, len(candidates), _QUERY_CHUNK):
-            chunk = candidates[start:start + _QUERY_CHUNK]
-            found.update(self._db.execute(
-                f"SELECT word, freq FROM words WHERE word IN ({','.join('?' * len(chunk))})", chunk))
+        try:
+            for start in range(0, len(candidates), _QUERY_CHUNK):
+                chunk = candidates[start:start + _QUERY_CHUNK]
+                found.update(self._db.execute(
+                    f"SELECT word, freq FROM words WHERE word IN ({','.join('?' * len(chunk))})", chunk))
+        except sqlite3.Error as exc:
+            raise UnreadableIndex(f"{self.path}: {exc}") from exc
         return found
 
     def words(self) -> list[str]:
@@ -140,6 +154,9 @@ class Lexicon:
         with sqlite3.connect(self.path) as db:
             db.execute("UPDATE meta SET value = ? WHERE key = 'checked'", ("1" if checked else "-1",))
         self.checked = checked
+
+    def close(self):
+        self._db.close()
 
 
 def _write(path: Path, read_words):
@@ -171,21 +188,23 @@ def index_path() -> Path | None:
     dictionary, extension, directory = jieba_dictionary_file(), rjieba_extension_file(), cache_dir()
     if dictionary is None or extension is None or directory is None:
         return None
-    return directory / f"jieba-words-{_checksum(dictionary, USER_DICT_FILE, extension)}.sqlite"
+    return directory / f"jieba-words-{_checksum((USER_DICT_FILE,), (dictionary, extension))}.sqlite"
 
 
 def open_index(user_words) -> tuple[Lexicon, bool] | None:
-    """The index (built first if missing) and whether it was built just now; None where it
-    cannot be built or read (no cache directory, a read-only disk)."""
+    """The index (built first if missing or damaged) and whether it was built just now; None
+    where it cannot be built or read (no cache directory, a read-only disk)."""
     path = index_path()
     if path is None:
         return None
-    built = False
     try:
-        if not path.is_file():
-            _write(path, lambda: read_dictionary(jieba_dictionary_file(), user_words))
-            built = True
-        return Lexicon(path), built
+        if path.is_file():
+            try:
+                return Lexicon(path), False
+            except (sqlite3.Error, KeyError, ValueError):
+                pass  # damaged since it was written: built again
+        _write(path, lambda: read_dictionary(jieba_dictionary_file(), user_words))
+        return Lexicon(path), True
     except (OSError, sqlite3.Error, KeyError, ValueError):
         return None
 
@@ -200,6 +219,7 @@ class TextWordsTokenizer:
         self._jieba = None
         self._looked_up: set[str] = set()
         self._held = 0  # the frequencies of the words added
+        self._lock = threading.Lock()  # one text at a time: each cut adds words
 
     def words_of(self, text: str) -> dict[str, int]:
         """The dictionary words in `text` not added yet."""
@@ -212,15 +232,16 @@ class TextWordsTokenizer:
     def cut(self, text: str) -> list[str]:
         if PLACEHOLDER in text:
             raise ValueError("text holds the placeholder character")
-        if self._jieba is None:
-            self._jieba = rjieba_class().empty()
-        new = self.words_of(text)
-        for word, freq in new.items():
-            self._jieba.add_word(word, freq, None)
-        self._held += sum(new.values())
-        # add_word of a word it holds replaces the frequency and corrects the total.
-        self._jieba.add_word(PLACEHOLDER, self.lexicon.total - self._held, None)
-        return self._jieba.cut(text, hmm=True)
+        with self._lock:
+            if self._jieba is None:
+                self._jieba = rjieba_class().empty()
+            new = self.words_of(text)
+            for word, freq in new.items():
+                self._jieba.add_word(word, freq, None)
+            self._held += sum(new.values())
+            # add_word of a word it holds replaces the frequency and corrects the total.
+            self._jieba.add_word(PLACEHOLDER, self.lexicon.total - self._held, None)
+            return self._jieba.cut(text, hmm=True)
 
     def suggest_freq(self, segment: str) -> int:
         """rjieba's suggested frequency of a segment this tokenizer has cut."""

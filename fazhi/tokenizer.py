@@ -137,8 +137,19 @@ def _cut_for(text: str):
             words = _text_words_tokenizer()
             if words:
                 _text_words_spent += len(text)
-                return words.cut
+                return partial(_cut_by_text_words, words)
     return initialize()
+
+
+def _cut_by_text_words(words: "lexicon.TextWordsTokenizer", text: str) -> list[str]:
+    """`words.cut(text)`; if its index cannot be read any more, the whole dictionary's cut."""
+    global _text_words
+    try:
+        return words.cut(text)
+    except lexicon.UnreadableIndex:
+        logging.getLogger(__name__).warning("tokenizer word index unreadable; loading the whole dictionary")
+        _text_words = False
+        return initialize()(text)
 
 
 def _text_words_tokenizer():

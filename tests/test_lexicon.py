@@ -96,8 +96,13 @@ def test_the_index_is_named_by_its_sources(tmp_path, monkeypatch):
     changed.write_text(fazhi.tokenizer.USER_DICT_FILE.read_text(encoding="utf-8") + "新词语 9 n\n",
                        encoding="utf-8")
     monkeypatch.setattr(lexicon, "USER_DICT_FILE", changed)
-    assert lexicon.index_path() != before
-    assert lexicon.index_path().parent == tmp_path
+    with_new_word = lexicon.index_path()
+    assert with_new_word != before and with_new_word.parent == tmp_path
+    # Another dict.txt installed (another jieba): another file size or time.
+    installed = tmp_path / "dict.txt"
+    installed.write_bytes(lexicon.jieba_dictionary_file().read_bytes() + "新词 3 n\n".encode())
+    monkeypatch.setattr(lexicon, "jieba_dictionary_file", lambda: installed)
+    assert lexicon.index_path() not in (before, with_new_word)
 
 
 def test_no_cache_directory_means_no_index(tmp_path, monkeypatch):
@@ -140,3 +145,20 @@ def test_rjieba_imports_after_its_extension_was_loaded_alone():
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
 
+
+
+def test_a_damaged_index_is_built_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(lexicon.CACHE_DIR_ENV, str(tmp_path))
+    path = lexicon.index_path()
+    path.write_bytes(b"not a database at all" * 100)
+    reopened, built = lexicon.open_index(fazhi.tokenizer._user_words())
+    assert built and reopened.frequencies(["改革"])["改革"] > 0
+
+
+def test_an_index_unreadable_while_cutting_gives_way_to_the_whole_dictionary(index, whole, tmp_path):
+    copy = tmp_path / index.path.name
+    copy.write_bytes(index.path.read_bytes())
+    words = lexicon.TextWordsTokenizer(lexicon.Lexicon(copy))
+    words.lexicon.close()  # as if the file went away under it
+    text = "区司法局组织开展行政执法案卷评查。"
+    assert fazhi.tokenizer._cut_by_text_words(words, text) == whole(text)

@@ -107,40 +107,62 @@ def tokenizer_floor(backend: str | None = None):
 
 # --- measurements -------------------------------------------------------------------------
 
-def bench_classification(corpus: Corpus, chars: int) -> dict:
-    """The default tokenizer alone (the floor) and Python jieba, then classification in
-    process and by the CLI, then both tokenizers again: each floor is the mean of its two runs
-    around the measurements (the host's speed drifts)."""
+def bench_classification(corpus: Corpus, chars: int, rounds: int = 5) -> dict:
+    """Each tokenizer alone (the floor: the default one, with Python jieba beside it), then
+    classification in process and by the CLI, in alternating rounds: each round's ratio
+    divides the floor's time around it (the mean of the runs before and after) by the
+    classification's time, and the table gives the median round (the issue measured medians
+    of 7: the host's speed moves by more than the targets' margins within minutes)."""
     sentences = corpus.sentences_of(chars)
     n_chars = sum(map(len, sentences))
-    floors = {name: tokenizer_floor(name) for name in dict.fromkeys([tokenizer.configured_backend(), "jieba"])}
+    default = tokenizer.configured_backend()
+    floors = {name: tokenizer_floor(name) for name in dict.fromkeys([default, "jieba"])}
     for cut in floors.values():
         cut("预热")
-    before = {name: timed(lambda: [cut(s) for s in sentences])[0] for name, cut in floors.items()}
+
+    def floor_seconds() -> dict:
+        return {name: timed(lambda: [cut(s) for s in sentences])[0] for name, cut in floors.items()}
+
     model = get_classifier()
     classify_sentences(model, sentences[:50])  # warm: model and tokenizer loaded
-    in_process_seconds, _ = timed(classify_sentences, model, sentences)
+    rows, before = [], floor_seconds()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sentences.txt"
         path.write_text("\n".join(sentences) + "\n", encoding="utf-8")
-        cli_seconds, result = timed(subprocess.run, [str(FAZHI), "classify", "--sentences", str(path)],
-                                    capture_output=True, text=True)
-        if result.returncode != 0 or result.stdout.count("\n") != len(sentences):
-            raise RuntimeError(f"fazhi classify failed: {result.stderr[-500:]}")
-    after = {name: timed(lambda: [cut(s) for s in sentences])[0] for name, cut in floors.items()}
-    floor_seconds = {name: (before[name] + after[name]) / 2 for name in floors}
-    default = tokenizer.configured_backend()
+        for _ in range(rounds):
+            in_process, _ = timed(classify_sentences, model, sentences)
+            cli, result = timed(subprocess.run, [str(FAZHI), "classify", "--sentences", str(path)],
+                                capture_output=True, text=True)
+            if result.returncode != 0 or result.stdout.count("\n") != len(sentences):
+                raise RuntimeError(f"fazhi classify failed: {result.stderr[-500:]}")
+            after = floor_seconds()
+            floor = {name: (before[name] + after[name]) / 2 for name in floors}
+            rows.append({"floor": floor, "in_process": in_process, "cli": cli,
+                         "drift": {name: after[name] / before[name] for name in floors}})
+            before = after
+
+    def median_of(ratio) -> float:
+        return statistics.median(ratio(r) for r in rows)
+
+    def range_of(ratio) -> list[float]:
+        return [min(ratio(r) for r in rows), max(ratio(r) for r in rows)]
+
+    median_row = sorted(rows, key=lambda r: r["floor"][default] / r["in_process"])[len(rows) // 2]
     return {
-        "sentences": len(sentences), "chars": n_chars, "backend": default,
-        "floor_chars_per_s": {name: n_chars / sec for name, sec in floor_seconds.items()},
-        "floor_drift": {name: after[name] / before[name] for name in floors},
-        "classify_in_process_chars_per_s": n_chars / in_process_seconds,
-        "classify_cli_chars_per_s": n_chars / cli_seconds,
-        # Ratios to the default tokenizer alone (the targets), and to Python jieba alone.
-        "ratio_in_process": floor_seconds[default] / in_process_seconds,
-        "ratio_cli": floor_seconds[default] / cli_seconds,
-        "ratio_in_process_jieba": floor_seconds["jieba"] / in_process_seconds,
-        "ratio_cli_jieba": floor_seconds["jieba"] / cli_seconds,
+        "sentences": len(sentences), "chars": n_chars, "backend": default, "rounds": rounds,
+        "floor_chars_per_s": {name: n_chars / sec for name, sec in median_row["floor"].items()},
+        "floor_drift": {name: [min(r["drift"][name] for r in rows), max(r["drift"][name] for r in rows)]
+                        for name in floors},
+        "classify_in_process_chars_per_s": n_chars / median_row["in_process"],
+        "classify_cli_chars_per_s": n_chars / statistics.median(r["cli"] for r in rows),
+        # Ratios to the default tokenizer alone (the targets), and to Python jieba alone: medians
+        # of the rounds, with their ranges.
+        "ratio_in_process": median_of(lambda r: r["floor"][default] / r["in_process"]),
+        "ratio_in_process_range": range_of(lambda r: r["floor"][default] / r["in_process"]),
+        "ratio_cli": median_of(lambda r: r["floor"][default] / r["cli"]),
+        "ratio_cli_range": range_of(lambda r: r["floor"][default] / r["cli"]),
+        "ratio_in_process_jieba": median_of(lambda r: r["floor"]["jieba"] / r["in_process"]),
+        "ratio_cli_jieba": median_of(lambda r: r["floor"]["jieba"] / r["cli"]),
     }
 
 
@@ -178,7 +200,10 @@ def bench_latency(corpus: Corpus, sizes: list[int], repeats: int) -> tuple[list[
     return rows, linear_fit(samples)
 
 
-def bench_batch(corpus: Corpus, n_reports: int, size: int) -> list[dict]:
+def bench_batch(corpus: Corpus, n_reports: int, size: int, rounds: int = 3) -> list[dict]:
+    """1 worker and 2 workers on the same folder, alternating for `rounds` rounds; each row
+    is the median round of its number of workers, and the 2-worker row holds the speed-up of
+    each round (1 worker's time over 2 workers' in the same round)."""
     from fazhi import batch
     from fazhi.batch import run_batch
 
@@ -204,28 +229,34 @@ def bench_batch(corpus: Corpus, n_reports: int, size: int) -> list[dict]:
         few.mkdir(parents=True)
         for path in sorted(folder.iterdir())[:2]:
             (few / path.name).write_bytes(path.read_bytes())
-        for workers in (1, 2):
-            parent_cpu = {}
-            for name, reports in (("few", few.parent), ("all", Path(tmp) / "reports")):
-                db = Path(tmp) / f"batch{workers}-{name}.db"  # a fresh store: every report is scored
-                scoring_here.update(texts=0, cpu=0.0)
-                batch._Batch.score_here = counted_score_here
-                try:
-                    cpu_before = time.process_time()  # this process only: the batch process's own work
-                    seconds, results = timed(run_batch, reports, db_path=db, workers=workers)
-                    parent_cpu[name] = time.process_time() - cpu_before
-                finally:
-                    batch._Batch.score_here = original_score_here
-                if workers > 1:
-                    parent_cpu[name] -= scoring_here["cpu"]
-                    parent_cpu[name + "_scored_here"] = scoring_here["texts"]
-            scored = sum(1 for r in results if r["status"] == "scored")
-            rows.append({"workers": workers, "reports": scored, "seconds": seconds,
-                         "reports_per_s": scored / seconds, "chars_per_s": chars / seconds,
-                         "parent_cpu_ms_per_report": 1000 * parent_cpu["all"] / scored,
-                         "parent_fixed_cpu_s": parent_cpu["few"],
-                         "parent_marginal_cpu_ms_per_report": 1000 * (parent_cpu["all"] - parent_cpu["few"]) / (scored - 2),
-                         "parent_scored_texts": parent_cpu.get("all_scored_here", scored)})
+        by_workers = {1: [], 2: []}
+        for round_number in range(rounds):
+            for workers in (1, 2):
+                parent_cpu = {}
+                for name, reports in (("few", few.parent), ("all", Path(tmp) / "reports")):
+                    # A fresh store: every report is scored.
+                    db = Path(tmp) / f"batch{workers}-{name}-{round_number}.db"
+                    scoring_here.update(texts=0, cpu=0.0)
+                    batch._Batch.score_here = counted_score_here
+                    try:
+                        cpu_before = time.process_time()  # this process only: the batch process's own work
+                        seconds, results = timed(run_batch, reports, db_path=db, workers=workers)
+                        parent_cpu[name] = time.process_time() - cpu_before
+                    finally:
+                        batch._Batch.score_here = original_score_here
+                    if workers > 1:
+                        parent_cpu[name] -= scoring_here["cpu"]
+                        parent_cpu[name + "_scored_here"] = scoring_here["texts"]
+                scored = sum(1 for r in results if r["status"] == "scored")
+                by_workers[workers].append({
+                    "workers": workers, "reports": scored, "seconds": seconds,
+                    "reports_per_s": scored / seconds, "chars_per_s": chars / seconds,
+                    "parent_cpu_ms_per_report": 1000 * parent_cpu["all"] / scored,
+                    "parent_fixed_cpu_s": parent_cpu["few"],
+                    "parent_marginal_cpu_ms_per_report": 1000 * (parent_cpu["all"] - parent_cpu["few"]) / (scored - 2),
+                    "parent_scored_texts": parent_cpu.get("all_scored_here", scored)})
+        rows = [sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2] for runs in by_workers.values()]
+        rows[1]["speedups"] = [one["seconds"] / two["seconds"] for one, two in zip(by_workers[1], by_workers[2])]
     return rows
 
 
@@ -476,13 +507,17 @@ def markdown(results: dict) -> str:
     for name, rate in c["floor_chars_per_s"].items():
         lines.append(f"| {name} alone (+ domain dictionary) | {rate:,.0f} | "
                      f"{c['floor_chars_per_s'][default] / rate:.2f} | {c['floor_chars_per_s']['jieba'] / rate:.2f} |")
+    low, high = c["ratio_in_process_range"]
+    cli_low, cli_high = c["ratio_cli_range"]
     lines += [f"| classify, in process | {c['classify_in_process_chars_per_s']:,.0f} | {c['ratio_in_process']:.3f} "
-              f"| {c['ratio_in_process_jieba']:.2f} |",
+              f"({low:.3f}–{high:.3f}) | {c['ratio_in_process_jieba']:.2f} |",
               f"| `fazhi classify --sentences` (whole command) | {c['classify_cli_chars_per_s']:,.0f} | "
-              f"{c['ratio_cli']:.3f} | {c['ratio_cli_jieba']:.2f} |",
-              "", f"{c['sentences']:,} sentences, {c['chars']:,} characters. Each tokenizer's speed drifted by "
-              + ", ".join(f"{name} {d:.2f}×" for name, d in c["floor_drift"].items())
-              + " between the runs before and after the measurements (the machine's noise).", "",
+              f"{c['ratio_cli']:.3f} ({cli_low:.3f}–{cli_high:.3f}) | {c['ratio_cli_jieba']:.2f} |",
+              "", f"{c['sentences']:,} sentences, {c['chars']:,} characters; the median of {c['rounds']} alternating "
+              "rounds (tokenizers alone, classification in process, the whole command, tokenizers alone), with the "
+              "range of the rounds. Within one round each tokenizer's speed drifted by "
+              + ", ".join(f"{name} {d[0]:.2f}–{d[1]:.2f}×" for name, d in c["floor_drift"].items())
+              + " between its runs before and after the measurements (the machine's noise).", "",
               "## `fazhi score` latency by report length", "",
               f"| size | median ms | p95 ms | {default} ms (same text) | ms per 1k chars |", "|---|---|---|---|---|"]
     for r in results["latency"]:
@@ -497,7 +532,10 @@ def markdown(results: dict) -> str:
         for r in results["batch"]:
             lines.append(f"| {r['workers']} | {r['reports']} | {r['seconds']:.1f} | {r['reports_per_s']:.2f} | {r['chars_per_s']:,.0f} |")
         b = results["batch"]
-        lines += ["", f"Speed-up with 2 workers: {b[1]['reports_per_s'] / b[0]['reports_per_s']:.2f}×. "
+        speedups = b[1]["speedups"]
+        lines += ["", f"Speed-up with 2 workers: {statistics.median(speedups):.2f}× (the median of {len(speedups)} "
+                  f"alternating rounds, each 1 worker's time over 2 workers' in the round: "
+                  f"{', '.join(f'{x:.2f}' for x in speedups)}; the table gives each one's median round). "
                   f"The batch process's own CPU time with 2 workers (reading, hashing, the cache look-up, "
                   f"handing out texts, collecting figures): {b[1]['parent_marginal_cpu_ms_per_report']:.1f} ms per "
                   f"report beyond a fixed {b[1]['parent_fixed_cpu_s']:.2f} s (loading the model for its version, "
@@ -564,11 +602,11 @@ def main(argv=None) -> int:
     tiny = args.tiny
     corpus = Corpus()
     results = {"machine": machine()}
-    results["classification"] = bench_classification(corpus, 20_000 if tiny else 1_000_000)
+    results["classification"] = bench_classification(corpus, 20_000 if tiny else 1_000_000, 2 if tiny else 5)
     results["latency"], results["latency_fit"] = bench_latency(
         corpus, [2_000, 8_000] if tiny else [5_000, 20_000, 100_000], repeats=2 if tiny else 9)
     if not args.skip_batch:
-        results["batch"] = bench_batch(corpus, 3 if tiny else 60, 3_000 if tiny else 20_000)
+        results["batch"] = bench_batch(corpus, 3 if tiny else 60, 3_000 if tiny else 20_000, 1 if tiny else 3)
         counts = [int(n) for n in args.batch_scale.split(",") if n.strip()]
         if counts:
             results["batch_scale"] = bench_batch_scale(corpus, [4, 8] if tiny else counts, 2_000 if tiny else 6_000)

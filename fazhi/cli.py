@@ -82,15 +82,18 @@ def _print_jsonl(rows) -> None:
 
 
 def cmd_classify(args) -> int:
+    from fazhi import tokenizer
     from fazhi.classify import classify_report, classify_sentences
 
     if bool(args.sentences) == bool(args.report):
         raise CLIError("give either --sentences FILE or a REPORT file")
     if args.sentences:
         sentences = read_sentences(Path(args.sentences))
+        tokenizer.expect_characters(sum(map(len, sentences)))
         _print_jsonl(classify_sentences(load_model(args.model), sentences))
     else:
         text = read_report_file(Path(args.report))
+        tokenizer.expect_characters(len(text))
         _print_jsonl(classify_report(load_model(args.model), text))
     return 0
 
@@ -117,9 +120,11 @@ def render_score(result: dict) -> str:
 
 
 def cmd_score(args) -> int:
+    from fazhi import tokenizer
     from fazhi.scoring import score_report
 
     text = read_report_file(Path(args.report))
+    tokenizer.expect_characters(len(text))
     result = score_report(load_model(args.model), text)
     if args.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")

@@ -10,9 +10,10 @@ FAZHI_TOKENIZER=jieba|rjieba; both load the same domain dictionary. On the label
 give 99.98 % identical tokens and the same cross-validated accuracy (equal, or +0.003 macro-F1
 for rjieba; benchmarks/RESULTS.md).
 
-A process that has not loaded a dictionary yet cuts its first short inputs (a one-line command)
-with an rjieba tokenizer that holds only their words (fazhi.lexicon): the same tokens, without
+A command whose whole input is short (`expect_characters`: a one-line `fazhi classify`) cuts it
+with an rjieba tokenizer that holds only its words (fazhi.lexicon): the same tokens, without
 building the whole dictionary, which takes longer than the rest of such a command's start-up.
+Every other process (the service, the batch, a long input) loads the whole dictionary as before.
 """
 from __future__ import annotations
 
@@ -38,11 +39,21 @@ _dictionary_lock = threading.Lock()
 _cut = None       # the loaded backend's cut function: str -> list[str]
 _loaded = None    # (backend, user_dict) of what is loaded
 
-# Characters a process cuts with a tokenizer of their own words before it loads the whole
+# Characters a process may cut with a tokenizer of their own words before it loads the whole
 # dictionary: that costs ~0.04 s per 1,000 characters, the whole dictionary ~0.12-0.2 s.
 TEXT_WORDS_BUDGET = 1_000
 _text_words = None        # the lexicon.TextWordsTokenizer, once opened; False: none to be had
+_text_words_wanted = False
 _text_words_spent = 0
+
+
+def expect_characters(n_chars: int) -> None:
+    """Say how many characters this process will cut in all: if few enough, they are cut
+    with a tokenizer of their own words instead of the whole dictionary (the same tokens).
+    Only a caller that knows its whole input (a command) can say; without it, the whole
+    dictionary is loaded at the first cut, as before."""
+    global _text_words_wanted
+    _text_words_wanted = n_chars <= TEXT_WORDS_BUDGET
 
 
 def _user_words():
@@ -126,13 +137,14 @@ def normalize(text: str) -> str:
 
 
 def _cut_for(text: str):
-    """The cut function for `text`: the loaded dictionary's; before one is loaded, for a short
-    input to the default backend, a tokenizer of the input's own words (same tokens)."""
+    """The cut function for `text`: the loaded dictionary's; before one is loaded, in a process
+    that expects few characters (`expect_characters`), with the default backend, a tokenizer of
+    the input's own words (same tokens)."""
     global _text_words_spent
     if _cut is not None:
         return _cut
     with _lock:
-        if (_loaded is None and _text_words_spent + len(text) <= TEXT_WORDS_BUDGET
+        if (_text_words_wanted and _loaded is None and _text_words_spent + len(text) <= TEXT_WORDS_BUDGET
                 and configured_backend() == "rjieba" and lexicon.PLACEHOLDER not in text):
             words = _text_words_tokenizer()
             if words:

@@ -162,3 +162,27 @@ def test_an_index_unreadable_while_cutting_gives_way_to_the_whole_dictionary(ind
     words.lexicon.close()  # as if the file went away under it
     text = "区司法局组织开展行政执法案卷评查。"
     assert fazhi.tokenizer._cut_by_text_words(words, text) == whole(text)
+
+
+def test_only_a_command_with_a_short_input_skips_the_whole_dictionary(index, tmp_path):
+    """A long input, and a process that did not say how much it will cut (the service, the
+    batch), load the whole dictionary: no index is built for them."""
+    report = tmp_path / "report.txt"
+    report.write_text((REPORTS_DIR / "001_4bbaf42a68c37ea5.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAZHI_")}
+    env[lexicon.CACHE_DIR_ENV] = str(tmp_path / "cache")
+    probe = ("import sys, fazhi.cli; fazhi.cli.main(['score', sys.argv[1]]); "
+             "import fazhi.tokenizer as t; t.tokenize('深化放管服改革'); "
+             "print('whole dictionary' if 'rjieba' in sys.modules else 'text words', file=sys.stderr)")
+    done = subprocess.run([PYTHON, "-c", probe, str(report)], capture_output=True, text=True, env=env,
+                          cwd=PROJ_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "whole dictionary"
+    assert not (tmp_path / "cache").exists()
+    unsaid_probe = ("import sys, fazhi.tokenizer as t; t.tokenize('深化放管服改革'); "
+                    "print('whole dictionary' if 'rjieba' in sys.modules else 'text words', file=sys.stderr)")
+    unsaid = subprocess.run([PYTHON, "-c", unsaid_probe], capture_output=True, text=True, env=env,
+                            cwd=PROJ_ROOT, timeout=120)
+    assert unsaid.returncode == 0, unsaid.stderr
+    assert unsaid.stderr.strip() == "whole dictionary"
+    assert not (tmp_path / "cache").exists()

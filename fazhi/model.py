@@ -29,8 +29,9 @@ CALIBRATION_FOLDS = 3
 # Texts featurized together: the arrays of a few thousand sentences stay in the processor's
 # caches and in memory the process already has, where those of 20,000 sentences cost a few
 # tenths of a second more (page faults, cache misses); and memory stays bounded however many
-# texts come.
-PREDICT_CHUNK = 4096
+# texts come. 2,048 measured best of 1,024-4,096: ~10 % faster than 4,096 on 1 M characters
+# (benchmarks/RESULTS.md).
+PREDICT_CHUNK = 2048
 
 
 class ModelError(RuntimeError):

@@ -25,6 +25,7 @@ import sqlite3
 import sys
 import threading
 import zlib
+from contextlib import closing
 from pathlib import Path
 
 from fazhi.paths import USER_DICT_FILE
@@ -103,16 +104,21 @@ def _checksum(content: tuple[Path, ...], installed: tuple[Path, ...]) -> str:
     return f"{crc:08x}"
 
 
-def read_dictionary(dictionary: Path, user_words) -> dict[str, int]:
-    """word → frequency as rjieba holds them: its dictionary file, a repeated word's last line
-    winning, then each domain word's frequency set (`add_word` with a frequency)."""
-    words: dict[str, int] = {}
-    with open(dictionary, encoding="utf-8") as fh:
+def dictionary_entries(path: Path):
+    """(word, frequency or None, tag or None) of each line of a jieba dictionary file."""
+    with open(path, encoding="utf-8") as fh:
         for line in fh:
             parts = line.split()
             if parts:
-                words[parts[0]] = int(parts[1]) if len(parts) > 1 else 0
-    for word, freq, _tag in user_words:
+                yield parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None
+
+
+def read_dictionary(dictionary: Path) -> dict[str, int]:
+    """word → frequency as rjieba holds them: its dictionary file (a missing frequency is 0, a
+    repeated word's last line wins), then each domain word's frequency set (`add_word` with a
+    frequency)."""
+    words = {word: freq or 0 for word, freq, _tag in dictionary_entries(dictionary)}
+    for word, freq, _tag in dictionary_entries(USER_DICT_FILE):
         if freq is None:  # rjieba would guess one from the whole dictionary: not reproducible
             raise ValueError(f"domain word {word!r} has no frequency")
         words[word] = freq
@@ -151,7 +157,7 @@ class Lexicon:
     def mark_checked(self, checked: bool):
         """Record whether a tokenizer of these words was found to cut as the whole dictionary
         does (-1: it was not; the index is then left unused)."""
-        with sqlite3.connect(self.path) as db:
+        with closing(sqlite3.connect(self.path)) as db, db:  # closed, after committing
             db.execute("UPDATE meta SET value = ? WHERE key = 'checked'", ("1" if checked else "-1",))
         self.checked = checked
 
@@ -191,7 +197,7 @@ def index_path() -> Path | None:
     return directory / f"jieba-words-{_checksum((USER_DICT_FILE,), (dictionary, extension))}.sqlite"
 
 
-def open_index(user_words) -> tuple[Lexicon, bool] | None:
+def open_index() -> tuple[Lexicon, bool] | None:
     """The index (built first if missing or damaged) and whether it was built just now; None
     where it cannot be built or read (no cache directory, a read-only disk)."""
     path = index_path()
@@ -203,7 +209,7 @@ def open_index(user_words) -> tuple[Lexicon, bool] | None:
                 return Lexicon(path), False
             except (sqlite3.Error, KeyError, ValueError):
                 pass  # damaged since it was written: built again
-        _write(path, lambda: read_dictionary(jieba_dictionary_file(), user_words))
+        _write(path, lambda: read_dictionary(jieba_dictionary_file()))
         return Lexicon(path), True
     except (OSError, sqlite3.Error, KeyError, ValueError):
         return None

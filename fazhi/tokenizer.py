@@ -58,11 +58,7 @@ def expect_characters(n_chars: int) -> None:
 
 def _user_words():
     """(word, frequency, tag) of each line of the domain dictionary."""
-    with open(USER_DICT_FILE, encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            if parts:
-                yield parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None
+    return lexicon.dictionary_entries(USER_DICT_FILE)
 
 
 _rjieba_has_user_words = False
@@ -169,7 +165,7 @@ def _text_words_tokenizer():
     or, checked when its index was built, did not cut as the whole dictionary does."""
     global _text_words
     if _text_words is None:
-        opened = lexicon.open_index(_user_words())
+        opened = lexicon.open_index()
         _text_words = False
         if opened:
             index, built = opened

@@ -27,7 +27,7 @@ def index(tmp_path_factory):
     saved = os.environ.get(lexicon.CACHE_DIR_ENV)
     os.environ[lexicon.CACHE_DIR_ENV] = str(cache)
     try:
-        built_index, built = lexicon.open_index(fazhi.tokenizer._user_words())
+        built_index, built = lexicon.open_index()
         assert built
         built_index.mark_checked(fazhi.tokenizer._cuts_as_whole_dictionary(built_index))
         yield built_index
@@ -79,12 +79,12 @@ def test_a_frequency_that_differs_fails_the_check(tmp_path, monkeypatch):
     monkeypatch.setenv(lexicon.CACHE_DIR_ENV, str(tmp_path))
     real = lexicon.read_dictionary
 
-    def skewed(dictionary, user_words):
-        words = real(dictionary, user_words)
+    def skewed(dictionary):
+        words = real(dictionary)
         return {w: f * 3 if i % 7 == 0 else f for i, (w, f) in enumerate(words.items())}
 
     monkeypatch.setattr(lexicon, "read_dictionary", skewed)
-    skewed_index, built = lexicon.open_index(fazhi.tokenizer._user_words())
+    skewed_index, built = lexicon.open_index()
     assert built
     assert not fazhi.tokenizer._cuts_as_whole_dictionary(skewed_index)
 
@@ -109,21 +109,27 @@ def test_no_cache_directory_means_no_index(tmp_path, monkeypatch):
     blocker = tmp_path / "a file"
     blocker.write_text("")
     monkeypatch.setenv(lexicon.CACHE_DIR_ENV, str(blocker / "cache"))
-    assert lexicon.open_index(fazhi.tokenizer._user_words()) is None
+    assert lexicon.open_index() is None
     assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def _run_reporting_dictionary(code: str, *args: str, cache_dir) -> tuple[str, str]:
+    """Run `code` in a fresh process with this cache directory; its output, and which
+    tokenizer the process ended with ("text words" or "whole dictionary")."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAZHI_")}
+    env[lexicon.CACHE_DIR_ENV] = str(cache_dir)
+    probe = code + "; import sys; print('whole dictionary' if 'rjieba' in sys.modules else 'text words', file=sys.stderr)"
+    done = subprocess.run([PYTHON, "-c", probe, *args],
+                          capture_output=True, text=True, env=env, cwd=PROJ_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr.strip()
 
 
 def _classify_one_line(tmp_path, cache_dir, line: str) -> tuple[str, str]:
     one = tmp_path / "one.txt"
     one.write_text(line + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAZHI_")}
-    env[lexicon.CACHE_DIR_ENV] = str(cache_dir)
-    probe = ("import sys, fazhi.cli; fazhi.cli.main(['classify', '--sentences', sys.argv[1]]); "
-             "print('whole dictionary' if 'rjieba' in sys.modules else 'text words', file=sys.stderr)")
-    done = subprocess.run([PYTHON, "-c", probe, str(one)],
-                          capture_output=True, text=True, env=env, cwd=PROJ_ROOT, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout, done.stderr.strip()
+    return _run_reporting_dictionary("import sys, fazhi.cli; fazhi.cli.main(['classify', '--sentences', sys.argv[1]])",
+                                     str(one), cache_dir=cache_dir)
 
 
 def test_a_one_line_command_skips_the_whole_dictionary(index, tmp_path):
@@ -151,7 +157,7 @@ def test_a_damaged_index_is_built_again(tmp_path, monkeypatch):
     monkeypatch.setenv(lexicon.CACHE_DIR_ENV, str(tmp_path))
     path = lexicon.index_path()
     path.write_bytes(b"not a database at all" * 100)
-    reopened, built = lexicon.open_index(fazhi.tokenizer._user_words())
+    reopened, built = lexicon.open_index()
     assert built and reopened.frequencies(["改革"])["改革"] > 0
 
 
@@ -169,20 +175,12 @@ def test_only_a_command_with_a_short_input_skips_the_whole_dictionary(index, tmp
     batch), load the whole dictionary: no index is built for them."""
     report = tmp_path / "report.txt"
     report.write_text((REPORTS_DIR / "001_4bbaf42a68c37ea5.txt").read_text(encoding="utf-8"), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAZHI_")}
-    env[lexicon.CACHE_DIR_ENV] = str(tmp_path / "cache")
-    probe = ("import sys, fazhi.cli; fazhi.cli.main(['score', sys.argv[1]]); "
-             "import fazhi.tokenizer as t; t.tokenize('深化放管服改革'); "
-             "print('whole dictionary' if 'rjieba' in sys.modules else 'text words', file=sys.stderr)")
-    done = subprocess.run([PYTHON, "-c", probe, str(report)], capture_output=True, text=True, env=env,
-                          cwd=PROJ_ROOT, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.strip() == "whole dictionary"
-    assert not (tmp_path / "cache").exists()
-    unsaid_probe = ("import sys, fazhi.tokenizer as t; t.tokenize('深化放管服改革'); "
-                    "print('whole dictionary' if 'rjieba' in sys.modules else 'text words', file=sys.stderr)")
-    unsaid = subprocess.run([PYTHON, "-c", unsaid_probe], capture_output=True, text=True, env=env,
-                            cwd=PROJ_ROOT, timeout=120)
-    assert unsaid.returncode == 0, unsaid.stderr
-    assert unsaid.stderr.strip() == "whole dictionary"
-    assert not (tmp_path / "cache").exists()
+    cache = tmp_path / "cache"
+    _, how = _run_reporting_dictionary("import sys, fazhi.cli; fazhi.cli.main(['score', sys.argv[1]]); "
+                                       "import fazhi.tokenizer as t; t.tokenize('深化放管服改革')",
+                                       str(report), cache_dir=cache)
+    assert how == "whole dictionary"
+    assert not cache.exists()
+    _, how = _run_reporting_dictionary("import fazhi.tokenizer as t; t.tokenize('深化放管服改革')", cache_dir=cache)
+    assert how == "whole dictionary"
+    assert not cache.exists()

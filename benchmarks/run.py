@@ -211,6 +211,13 @@ def bench_batch(corpus: Corpus, n_reports: int, size: int, rounds: int = 3) -> l
     # that scoring is counted apart from its coordinating work (reading, hashing, handing out).
     scoring_here = {"texts": 0, "cpu": 0.0}
     original_score_here = batch._Batch.score_here
+    original_context = batch._worker_context
+    start_methods = set()
+
+    def recorded_context():
+        context = original_context()
+        start_methods.add(context.get_start_method())
+        return context
 
     def counted_score_here(self, text, text_hash):
         started = time.process_time()
@@ -237,13 +244,13 @@ def bench_batch(corpus: Corpus, n_reports: int, size: int, rounds: int = 3) -> l
                     # A fresh store: every report is scored.
                     db = Path(tmp) / f"batch{workers}-{name}-{round_number}.db"
                     scoring_here.update(texts=0, cpu=0.0)
-                    batch._Batch.score_here = counted_score_here
+                    batch._Batch.score_here, batch._worker_context = counted_score_here, recorded_context
                     try:
                         cpu_before = time.process_time()  # this process only: the batch process's own work
                         seconds, results = timed(run_batch, reports, db_path=db, workers=workers)
                         parent_cpu[name] = time.process_time() - cpu_before
                     finally:
-                        batch._Batch.score_here = original_score_here
+                        batch._Batch.score_here, batch._worker_context = original_score_here, original_context
                     if workers > 1:
                         parent_cpu[name] -= scoring_here["cpu"]
                         parent_cpu[name + "_scored_here"] = scoring_here["texts"]
@@ -257,6 +264,7 @@ def bench_batch(corpus: Corpus, n_reports: int, size: int, rounds: int = 3) -> l
                     "parent_scored_texts": parent_cpu.get("all_scored_here", scored)})
         rows = [sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2] for runs in by_workers.values()]
         rows[1]["speedups"] = [one["seconds"] / two["seconds"] for one, two in zip(by_workers[1], by_workers[2])]
+        rows[1]["start_methods"] = sorted(start_methods)
     return rows
 
 
@@ -537,7 +545,8 @@ def markdown(results: dict) -> str:
         speedups = b[1]["speedups"]
         lines += ["", f"Speed-up with 2 workers: {statistics.median(speedups):.2f}× (the median of {len(speedups)} "
                   f"alternating rounds, each 1 worker's time over 2 workers' in the round: "
-                  f"{', '.join(f'{x:.2f}' for x in speedups)}; the table gives each one's median round). "
+                  f"{', '.join(f'{x:.2f}' for x in speedups)}; the table gives each one's median round; "
+                  f"workers started by {' and '.join(b[1]['start_methods'])}). "
                   f"The batch process's own CPU time with 2 workers (reading, hashing, the cache look-up, "
                   f"handing out texts, collecting figures): {b[1]['parent_marginal_cpu_ms_per_report']:.1f} ms per "
                   f"report beyond a fixed {b[1]['parent_fixed_cpu_s']:.2f} s (loading the model for its version, "
@@ -554,7 +563,7 @@ def markdown(results: dict) -> str:
             lines.append(f"| {r['reports']:,} | {r['seconds']:.0f} | {r['reports_per_s']:.1f} | {r['peak_tree_mib']:.0f} | "
                          f"{r['peak_process_mib']:.0f} | {r['index_kib']:.0f} | {r['largest_page_kib']:.0f} | "
                          f"{r['pages']} | {r['largest_chart_kib']:.0f} | {r['database_kib_per_report']:.1f} |")
-        lines += ["", "Memory is sampled every 50 ms over the batch process, its fork server and its workers: "
+        lines += ["", "Memory is sampled every 50 ms over the batch process and its workers (and their fork server, if any): "
                   "the sum of their proportional set sizes (pages shared after the fork counted once) and the "
                   "largest resident set of one process.", ""]
     if "service" in results:

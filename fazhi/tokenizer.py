@@ -17,7 +17,6 @@ Every other process (the service, the batch, a long input) loads the whole dicti
 """
 from __future__ import annotations
 
-import logging
 import os
 import re
 import threading
@@ -85,7 +84,7 @@ def build_tokenizer(backend: str, user_dict: bool = True):
     import jieba
 
     # jieba prints "Building prefix dict…" at INFO on every start; silence it.
-    jieba.setLogLevel(logging.WARNING)
+    jieba.setLogLevel("WARNING")
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     if user_dict:
@@ -155,6 +154,8 @@ def _cut_by_text_words(words: "lexicon.TextWordsTokenizer", text: str) -> list[s
     try:
         return words.cut(text)
     except lexicon.UnreadableIndex:
+        import logging  # only here: importing it costs a one-line command's start-up ~10 ms
+
         logging.getLogger(__name__).warning("tokenizer word index unreadable; loading the whole dictionary")
         _text_words = False
         return initialize()(text)

@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -327,11 +328,28 @@ def test_killed_run_restarts_and_finishes_every_report_once(corpus, tmp_path):
     assert sorted(tr["data-path"] for tr in soup.select("#ranking-table tbody tr")) == sorted(READABLE)
 
 
-def test_two_workers_score_as_one_process_with_more_texts_than_in_flight(tmp_path):
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+def test_two_workers_score_as_one_process_with_more_texts_than_in_flight(tmp_path, monkeypatch, start_method):
     """More texts than the workers hold in flight: while the workers start, the batch process
-    scores texts itself. Every text is scored once, with the figures of an in-process run."""
+    scores texts itself. Every text is scored once, with the figures of an in-process run,
+    by workers forked from the batch process and, while it runs another thread, from a fork server."""
+    from fazhi import batch
     from fazhi.model import get_classifier
     from fazhi.scoring import score_report
+
+    started_with = []
+
+    def recorded_context():
+        context = original_context()
+        started_with.append(context.get_start_method())
+        return context
+
+    original_context = batch._worker_context
+    monkeypatch.setattr(batch, "_worker_context", recorded_context)
+    release = threading.Event()
+    if start_method == "forkserver":
+        other = threading.Thread(target=release.wait, daemon=True)
+        other.start()
 
     title, sentences = _seed("001")
     folder = tmp_path / "reports" / "2020"
@@ -342,7 +360,11 @@ def test_two_workers_score_as_one_process_with_more_texts_than_in_flight(tmp_pat
         texts[f"2020/区{i:02d}.txt"] = text
         (folder / f"区{i:02d}.txt").write_text(text, encoding="utf-8")
     db = tmp_path / "batch.db"
-    rows = run_batch(tmp_path / "reports", db_path=db, workers=2)
+    try:
+        rows = run_batch(tmp_path / "reports", db_path=db, workers=2)
+    finally:
+        release.set()
+    assert started_with == [start_method]
     assert sorted(r["path"] for r in rows) == sorted(texts) and {r["status"] for r in rows} == {"scored"}
     assert len(stored_rows(db)) == len(texts)
     model = get_classifier(DEFAULT_MODEL_FILE)

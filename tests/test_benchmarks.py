@@ -25,6 +25,7 @@ def test_benchmark_script_runs_on_a_tiny_corpus(tmp_path):
     assert set(classification["floor_chars_per_s"]) == {classification["backend"], "jieba"}
     assert [r["workers"] for r in data["batch"]] == [1, 2]
     assert all(r["reports"] == 3 for r in data["batch"])
+    assert data["batch"][1]["start_methods"] == ["fork"]  # the script runs no other thread
     assert [r["clients"] for r in data["service"]["rows"]] == [1, 2]
     assert all(r["errors"] == 0 for r in data["service"]["rows"])
     assert data["startup"]["total_s"] > 0 and data["startup"]["peak_rss_mib"] > 0

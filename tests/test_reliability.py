@@ -454,7 +454,8 @@ def _holds_write_lock(db: Path) -> bool:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            # "locking protocol" (SQLITE_PROTOCOL): frozen mid-update of the WAL index, a lock held.
+            if any(word in str(exc) for word in ("locked", "busy", "locking protocol")):
                 return True
             raise
         conn.execute("ROLLBACK")

@@ -46,6 +46,15 @@ def _max_upload_bytes() -> int:
     return int(megabytes * 1024 * 1024)
 
 
+def _secure_cookies() -> bool:
+    # Behind HTTPS the session cookie must not travel over plain HTTP; the default (off) keeps
+    # `fazhi serve` on http://127.0.0.1 usable for signing in.
+    raw = os.environ.get("FAZHI_SECURE_COOKIES", "0").strip()
+    if raw not in ("0", "1"):
+        raise ConfigError(f"FAZHI_SECURE_COOKIES must be 1 (served over HTTPS) or 0, not {raw!r}")
+    return raw == "1"
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
@@ -56,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Units a result page lists at once (an annual report has 100–600).
         SENTENCES_PAGE_SIZE=500,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=_secure_cookies(),
         # Reviewers' forms stay valid for a working day.
         WTF_CSRF_TIME_LIMIT=8 * 3600,
     )

@@ -40,7 +40,7 @@ def _without_fazhi_env() -> dict:
 
 @pytest.fixture
 def app(tmp_path, monkeypatch):
-    for name in ("FAZHI_MODEL", "FAZHI_DB", "FAZHI_MAX_UPLOAD_MB"):
+    for name in ("FAZHI_MODEL", "FAZHI_DB", "FAZHI_MAX_UPLOAD_MB", "FAZHI_SECURE_COOKIES"):
         monkeypatch.delenv(name, raising=False)
     return create_app({
         "TESTING": True,

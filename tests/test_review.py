@@ -111,6 +111,19 @@ def test_passwords_are_stored_salted_and_hashed(app, reviewer):
     assert len(set(hashes)) == 2  # same password, different salt
 
 
+@pytest.mark.parametrize("setting, secure", [(None, False), ("0", False), ("1", True)])
+def test_the_session_cookie_is_secure_when_served_over_https(tmp_path, monkeypatch, setting, secure):
+    from service.app import create_app
+
+    if setting is not None:
+        monkeypatch.setenv("FAZHI_SECURE_COOKIES", setting)
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "h.db"), "SECRET_KEY": "a key for tests only"})
+    store_of(app).add_reviewer("reviewer", PASSWORD)
+    response = log_in(app.test_client())
+    cookies = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    assert cookies and ("; Secure" in cookies[0]) is secure
+
+
 # --- decisions ----------------------------------------------------------------------------
 
 def test_a_correction_is_stored_with_its_context_and_changes_the_reviewed_figures(app, client, reviewer, report_id):

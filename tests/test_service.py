@@ -113,23 +113,6 @@ def test_a_bad_upload_limit_in_the_environment_is_refused(tmp_path, monkeypatch,
         create_app({"DATABASE": str(tmp_path / "h.db")})
 
 
-@pytest.mark.parametrize("value, secure", [(None, False), ("0", False), ("1", True)])
-def test_the_session_cookie_is_secure_when_served_over_https(tmp_path, monkeypatch, value, secure):
-    from service.app import create_app
-
-    if value is not None:
-        monkeypatch.setenv("FAZHI_SECURE_COOKIES", value)
-    app = create_app({"DATABASE": str(tmp_path / "h.db"), "SECRET_KEY": "test"})
-    app.extensions["fazhi_store"].add_reviewer("审核员", "a long enough password")
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"name": "审核员", "password": "a long enough password",
-                                           "csrf_token": token})
-    cookies = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
-    assert cookies and ("; Secure" in cookies[0]) is secure
-
-
 def test_a_bad_secure_cookies_setting_is_refused(tmp_path, monkeypatch):
     from service.app import ConfigError, create_app
 

@@ -3,7 +3,8 @@
     python -m training.levers            # a few minutes: one nested evaluation per row
 
 Rows: the default training run; without the authored sentences; without the fourth authored
-corpus, and with it training area as well as category; the taxonomy's original
+corpus, and with it training area as well as category; without authored-f (the digital
+area's boundaries); the taxonomy's original
 keyword lists only (no 2021-outline keywords); no class weights; no report structure (the
 sentence alone). Prints a Markdown table of the nested macro-F1 over annual reports and over
 all documents, for area and category (docs/model-comparison.md, "Levers").
@@ -20,6 +21,7 @@ LEVERS = (
     ("without authored sentences", ["--without-authored"]),
     ("without authored-d (the guide's hard cases; it trains category only)", ["--without-document", "authored-d"]),
     ("authored-d trains area too", ["--every-document-trains-both"]),
+    ("without authored-f (the digital area's boundaries)", ["--without-document", "authored-f"]),
     ("taxonomy keywords without the 2021 outline's", ["--keyword-sets", "keywords"]),
     ("class-balanced weights (instead of the priors as in the data)", ["--class-weight", "balanced"]),
 )

@@ -120,8 +120,26 @@ def _advice(path: Path, exc: Exception) -> str:
     if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
         return (f"history database {path} cannot be written ({text}): give the service write access to it "
                 f"and its folder, or set FAZHI_DB to a writable file")
+    if "locked" in text or "busy" in text:
+        return (f"history database {path} is busy ({text}): another process held it for longer than "
+                f"{BUSY_TIMEOUT_SECONDS:g} s; try again, or set FAZHI_DB to another file")
     return (f"history database {path} is damaged ({text}): move it aside (the service then starts a new one) "
             f"or restore it from a backup, or set FAZHI_DB to another file")
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode unless it is already (a property of the file: set once, every
+    later connection uses it). The switch takes a lock that SQLite does not wait for, so
+    processes opening a new file together (server workers, a batch) can meet "database is
+    locked": then retry, within the busy timeout, until one of them has switched it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class ReportStore:
@@ -139,10 +157,7 @@ class ReportStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as conn:
-                # WAL is a property of the file: set once, every later connection uses it.
-                # Switching needs a lock that waits for no busy timeout, so only switch once.
-                if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                    conn.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(conn)
                 conn.executescript(_SCHEMA)
                 problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
                 if problems != ["ok"]:

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import inspect
 import io
+import multiprocessing
 import os
 import random
 import shutil
@@ -77,6 +78,46 @@ def test_serve_on_a_damaged_database_exits_with_one_line(tmp_path):
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and str(path) in lines[0] and "Traceback" not in done.stderr
+
+
+def _open_new_stores_in_step(barrier, folder: Path, rounds: int, failures) -> None:
+    for round_ in range(rounds):
+        barrier.wait()  # every process opens the same new file at the same moment
+        try:
+            ReportStore(folder / f"history-{round_}.db")
+        except StoreError as exc:
+            failures.put(str(exc))
+
+
+def test_processes_opening_a_new_database_together_all_open_it(tmp_path):
+    # Switching a new file to WAL takes a lock SQLite does not wait for: server workers or a
+    # batch opening a new history together met "database is locked", reported as "damaged"
+    # (one open in 50 before the retry; 6 processes opening 40 new files catch that surely).
+    context = multiprocessing.get_context("fork")
+    barrier, failures = context.Barrier(6), context.Queue()
+    processes = [context.Process(target=_open_new_stores_in_step, args=(barrier, tmp_path, 40, failures))
+                 for _ in range(6)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=300)
+    assert all(process.exitcode == 0 for process in processes)
+    assert failures.empty(), failures.get()
+
+
+def test_a_database_locked_past_the_busy_timeout_is_called_busy_not_damaged(tmp_path, monkeypatch):
+    path = tmp_path / "history.db"
+    ReportStore(path)
+    monkeypatch.setattr("fazhi.storage.BUSY_TIMEOUT_SECONDS", 0.2)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write
+    try:
+        with pytest.raises(StoreError, match="is busy") as caught:
+            ReportStore(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "damaged" not in str(caught.value) and str(path) in str(caught.value)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only files anyway")

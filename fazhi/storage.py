@@ -115,12 +115,19 @@ class StoreError(RuntimeError):
     """The history database cannot be used; the message names the file and what to do."""
 
 
+def _held_by_another(exc: Exception) -> bool:
+    """Whether SQLite gave up waiting for a lock another connection holds ("database is
+    locked"): its result code, extended codes such as SQLITE_BUSY_RECOVERY included."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def _advice(path: Path, exc: Exception) -> str:
     text = " ".join(str(exc).split())  # one line, whatever SQLite says
     if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
         return (f"history database {path} cannot be written ({text}): give the service write access to it "
                 f"and its folder, or set FAZHI_DB to a writable file")
-    if "locked" in text or "busy" in text:
+    if _held_by_another(exc):
         return (f"history database {path} is busy ({text}): another process held it for longer than "
                 f"{BUSY_TIMEOUT_SECONDS:g} s; try again, or set FAZHI_DB to another file")
     return (f"history database {path} is damaged ({text}): move it aside (the service then starts a new one) "
@@ -137,7 +144,7 @@ def _switch_to_wal(conn: sqlite3.Connection) -> None:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            if not _held_by_another(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
 

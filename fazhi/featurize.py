@@ -424,7 +424,7 @@ _ACTS = "建立|建成|制定|出台|印发|修订|上线|开发|完成|组建|�
 CUES = {
     "number": re.compile(r"\d"),
     "count": re.compile(r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:件|项|次|人次|人|名|家|个|场|期|批|条|份|篇|户|起|宗|卷|所|座|台|套|"
-                        r"学时|课时|小时|天|万|亿)"),
+                        r"支|艘|辆|类|种|部|处|位|轮|本|册|张|栋|吨|亩|公里|学时|课时|小时|天|万|亿)"),
     "amount": re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?\s*元"),
     "percent": re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之"),
     "title": re.compile(r"《[^》]{2,80}》"),
@@ -436,8 +436,8 @@ CUES = {
     # checkable act of it in the same clause: the guide's "ordinary body … stating a completed act".
     "actor_act": re.compile(
         r"(?:^|[，,；;。：:])\s*(?:(?:[省市区县州]|重庆市|[^\W\d_]{2,4}[省市])[^\W\d_]{1,9}?(?:局|委|厅|办|院|中心|部门)"
-        r"|[^\W\d_]{2,4}(?:区|县|镇|乡|街道)(?![^\W\d_]*(?:各|全))|[^\W\d_]{2,6}两地[^\W\d_]{1,8}?部门)"
-        rf"[^，,；;。]{{0,30}}?(?:{_ACTS})"),
+        r"|(?:(?![我本该各])[^\W\d_]){2,4}(?:区(?!情)|县(?!情)|镇|乡|街道)(?![^\W\d_]*(?:各|全))|[^\W\d_]{2,6}两地[^\W\d_]{1,8}?部门)"
+        rf"(?:(?!将|拟|进一步|推动|(?<![主重需])要(?!求))[^，,；;。]){{0,30}}?(?:{_ACTS})"),
 }
 # What every match of each cue contains: for each cue, one or more alternatives (a branch of
 # its expression), each a set of things that a match of it holds: a digit and a 元, a 《, an
@@ -446,7 +446,7 @@ CUES = {
 # batch at once, and a cue's expression runs only on the texts that hold all of some
 # alternative.
 _DIGIT = ("a decimal digit",)
-_UNITS = tuple("件项次人名家个场期批条份篇户起宗卷所座台套学课小天万亿")  # the first character of each unit of `count`
+_UNITS = tuple("件项次人名家个场期批条份篇户起宗卷所座台套支艘辆类种部处位轮本册张栋吨亩公学课小天万亿")  # the first character of each unit of `count`
 _ACTOR_ENDS = tuple("局委厅办院心门区县镇乡道")  # the last character of each actor of `actor_act`
 _NEEDS = {
     "number": ((_DIGIT,),),

@@ -35,9 +35,26 @@ def test_without_generic_titles_every_title_counts():
 
 
 @pytest.mark.parametrize("sentence", ["抽查行政执法案卷240卷。", "法律知识培训不少于4学时。",
-                                      "新建公共法律服务站3所。", "办理时限压缩至5天。"])
+                                      "新建公共法律服务站3所。", "办理时限压缩至5天。",
+                                      "组建城市管理等5支综合行政执法队伍。", "136艘渔船全部退捕上岸。",
+                                      "明确12类轻微违法行为不予处罚。"])
 def test_counts_in_the_units_reports_use(sentence):
     assert cue_counts(normalize(sentence))["count"] == 1
+
+
+@pytest.mark.parametrize("sentence, named_act", [
+    ("市公安局建立违停执法提醒纠正机制。", 1),
+    ("永川区制定了行政执法事项清单。", 1),
+    ("万州区分水镇建立了矛盾纠纷调解室。", 1),
+    # Clarification 9: a named actor with only a commitment stays a slogan.
+    ("市司法局将进一步建立健全执法协调机制。", 0),
+    ("区司法局积极推动建立联合执法制度。", 0),
+    # "我区" and "结合区情" name no actor.
+    ("确保我区制定的规范性文件符合上位法精神。", 0),
+    ("并结合区情出台了专项考核措施。", 0),
+])
+def test_a_named_actors_completed_act(sentence, named_act):
+    assert cue_counts(normalize(sentence))["actor_act"] == named_act
 
 
 def test_cue_matrix_has_one_column_per_cue():

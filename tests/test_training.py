@@ -282,3 +282,12 @@ def test_bad_labels_stop_training_with_file_and_line(tmp_path, capsys):
     assert code == 2
     assert f"{path}:2" in captured.err and "economy" in captured.err
     assert captured.out == ""
+
+
+def test_a_lever_naming_no_document_stops_training(capsys):
+    """A misspelt document would otherwise measure the default run under the lever's name."""
+    code = training.train.main(["--without-document", "authored-zz"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "'authored-zz'" in captured.err and "documents.yaml" in captured.err
+

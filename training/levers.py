@@ -1,13 +1,14 @@
 """Each lever of the model measured with and without, by the nested evaluation (issue: levers).
 
-    python -m training.levers            # a few minutes: one nested evaluation per row
+    python -m training.levers            # about 20 minutes: one nested evaluation per row
 
-Rows: the default training run; without the authored sentences; without the fourth authored
-corpus, and with it training area as well as category; without authored-f (the digital
-area's boundaries); the taxonomy's original
-keyword lists only (no 2021-outline keywords); no class weights; no report structure (the
-sentence alone). Prints a Markdown table of the nested macro-F1 over annual reports and over
-all documents, for area and category (docs/model-comparison.md, "Levers").
+Rows: the default training run; without the authored sentences; without the three corpora
+of the guide's hard cases for category (authored-d, -g, -h) together and each alone, and with
+authored-d training area as well as category; without authored-f (the digital area's boundaries); the
+taxonomy's original keyword lists only (no 2021-outline keywords); class-balanced weights; no
+report structure (the sentence alone). Prints a Markdown table of the nested macro-F1 over
+annual reports and over all documents, for area and category (docs/model-comparison.md,
+"Levers").
 """
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ from training.train import HEADLINE_KIND, evaluate_all, parse_args
 LEVERS = (
     ("default (all levers)", []),
     ("without authored sentences", ["--without-authored"]),
+    ("without authored-d, -g and -h (the guide's hard cases for category)",
+     ["--without-document", "authored-d", "--without-document", "authored-g", "--without-document", "authored-h"]),
     ("without authored-d (the guide's hard cases; it trains category only)", ["--without-document", "authored-d"]),
+    ("without authored-g (quoted names)", ["--without-document", "authored-g"]),
+    ("without authored-h (anchors that are not numbers)", ["--without-document", "authored-h"]),
     ("authored-d trains area too", ["--every-document-trains-both"]),
     ("without authored-f (the digital area's boundaries)", ["--without-document", "authored-f"]),
     ("taxonomy keywords without the 2021 outline's", ["--keyword-sets", "keywords"]),

@@ -117,8 +117,11 @@ def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
     units = load_labels(args.labels_dir, taxonomy)
     if args.without_authored:
         units = [u for u in units if u.source != AUTHORED_SOURCE]
-    units = [u for u in units if u.doc not in args.without_document]
     documents = load_documents(documents_file(args))
+    unknown = sorted(set(args.without_document) - set(documents))
+    if unknown:
+        raise LabelError(f"no document {', '.join(map(repr, unknown))} in {documents_file(args)}")
+    units = [u for u in units if u.doc not in args.without_document]
     if args.every_document_trains_both:
         documents = {doc: replace(d, trains=TASKS) for doc, d in documents.items()}
     area_data, category_data = evaluate.build_tasks(units, documents)

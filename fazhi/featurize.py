@@ -434,6 +434,8 @@ CUES = {
     "quoted_name": re.compile(r"[“\"][^”\"]{2,20}[”\"]"),
     # A named actor opening a clause (市公安局, 区司法局, 永川区, 川渝两地税务部门) and a completed,
     # checkable act of it in the same clause: the guide's "ordinary body … stating a completed act".
+    # Not 我区/本区 or 区情 (no named actor), and no commitment (将, 拟, 要 but not 主要/要求, 进一步,
+    # 推动) between actor and act: clarification 9 leaves a named actor's commitment a slogan.
     "actor_act": re.compile(
         r"(?:^|[，,；;。：:])\s*(?:(?:[省市区县州]|重庆市|[^\W\d_]{2,4}[省市])[^\W\d_]{1,9}?(?:局|委|厅|办|院|中心|部门)"
         r"|(?:(?![我本该各])[^\W\d_]){2,4}(?:区(?!情)|县(?!情)|镇|乡|街道)(?![^\W\d_]*(?:各|全))|[^\W\d_]{2,6}两地[^\W\d_]{1,8}?部门)"

@@ -290,4 +290,3 @@ def test_a_lever_naming_no_document_stops_training(capsys):
     captured = capsys.readouterr()
     assert code == 2
     assert "'authored-zz'" in captured.err and "documents.yaml" in captured.err
-

@@ -421,10 +421,12 @@ class CharNgramCounter:
 # Specificity cues: each is an auditor's anchor from the labelling guide.
 # The completed acts of the actor_act cue (also what a text must hold for it to match).
 _ACTS = "建立|建成|制定|出台|印发|修订|上线|开发|完成|组建|设立|实现|召开|举办|编印|发布|委托|查处|破获|推行|实行|下放|联合开展|开展"
+# The units of the count cue (also, by their first characters, what a text must hold for it to match).
+_COUNT_UNITS = ("件|项|次|人次|人|名|家|个|场|期|批|条|份|篇|户|起|宗|卷|所|座|台|套|"
+                "支|艘|辆|类|种|部|处|位|轮|本|册|张|栋|吨|亩|公里|学时|课时|小时|天|万|亿")
 CUES = {
     "number": re.compile(r"\d"),
-    "count": re.compile(r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:件|项|次|人次|人|名|家|个|场|期|批|条|份|篇|户|起|宗|卷|所|座|台|套|"
-                        r"支|艘|辆|类|种|部|处|位|轮|本|册|张|栋|吨|亩|公里|学时|课时|小时|天|万|亿)"),
+    "count": re.compile(rf"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:{_COUNT_UNITS})"),
     "amount": re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?\s*元"),
     "percent": re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之"),
     "title": re.compile(r"《[^》]{2,80}》"),
@@ -448,7 +450,7 @@ CUES = {
 # batch at once, and a cue's expression runs only on the texts that hold all of some
 # alternative.
 _DIGIT = ("a decimal digit",)
-_UNITS = tuple("件项次人名家个场期批条份篇户起宗卷所座台套支艘辆类种部处位轮本册张栋吨亩公学课小天万亿")  # the first character of each unit of `count`
+_UNITS = tuple(dict.fromkeys(unit[0] for unit in _COUNT_UNITS.split("|")))  # the first character of each unit of `count`
 _ACTOR_ENDS = tuple("局委厅办院心门区县镇乡道")  # the last character of each actor of `actor_act`
 _NEEDS = {
     "number": ((_DIGIT,),),

@@ -117,10 +117,11 @@ def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
     units = load_labels(args.labels_dir, taxonomy)
     if args.without_authored:
         units = [u for u in units if u.source != AUTHORED_SOURCE]
-    documents = load_documents(documents_file(args))
+    documents_path = documents_file(args)
+    documents = load_documents(documents_path)
     unknown = sorted(set(args.without_document) - set(documents))
     if unknown:
-        raise LabelError(f"no document {', '.join(map(repr, unknown))} in {documents_file(args)}")
+        raise LabelError(f"no document {', '.join(map(repr, unknown))} in {documents_path}")
     units = [u for u in units if u.doc not in args.without_document]
     if args.every_document_trains_both:
         documents = {doc: replace(d, trains=TASKS) for doc, d in documents.items()}

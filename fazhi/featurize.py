@@ -442,6 +442,10 @@ CUES = {
         r"(?:^|[，,；;。：:])\s*(?:(?:[省市区县州]|重庆市|[^\W\d_]{2,4}[省市])[^\W\d_]{1,9}?(?:局|委|厅|办|院|中心|部门)"
         r"|(?:(?![我本该各])[^\W\d_]){2,4}(?:区(?!情)|县(?!情)|镇|乡|街道)(?![^\W\d_]*(?:各|全))|[^\W\d_]{2,6}两地[^\W\d_]{1,8}?部门)"
         rf"(?:(?!将|拟|进一步|推动|(?<![主重需])要(?!求))[^，,；;。]){{0,30}}?(?:{_ACTS})"),
+    # Markers of work already done, whoever the actor: 已(经) before an act (not a state
+    # claimed, 已成为/已形成), an honour won (荣获, 被评为 …), a tally of past acts (累计, 先后).
+    # The guide's completed acts, as opposed to commitments.
+    "completed": re.compile(r"已(?:经)?(?!成为|形成)[^\W\d_]|荣获|获评|被评为|被授予|入选|累计|先后"),
 }
 # What every match of each cue contains: for each cue, one or more alternatives (a branch of
 # its expression), each a set of things that a match of it holds: a digit and a 元, a 《, an
@@ -463,6 +467,7 @@ _NEEDS = {
     "year": ((_DIGIT, ("年",)),),
     "quoted_name": ((("“", '"'),),),
     "actor_act": ((tuple(_ACTS.split("|")), _ACTOR_ENDS),),
+    "completed": ((("已", "荣获", "获评", "被评为", "被授予", "入选", "累计", "先后"),),),
 }
 # Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
 GENERIC_TITLE_CUE = "generic_title"
@@ -472,6 +477,9 @@ GENERIC_TITLE_CUE = "generic_title"
 ANCHOR_CUES = ("count", "amount", "percent", "title", "doc_number", "date")
 ANCHORED_BY = (*ANCHOR_CUES, "actor_act")
 ANCHORED_CUE = "anchored"
+# Work already done without an anchor or a named actor ("已启动…", "荣获…"): a cue the models
+# read and the strongest category rule adds to the anchors; not an anchor of the guide's own.
+COMPLETED_CUE = "completed"
 CUE_NAMES = (*CUES, GENERIC_TITLE_CUE, ANCHORED_CUE)
 _BRACKETED = re.compile(r"[(（][^)）]*[)）]")
 

@@ -57,6 +57,19 @@ def test_a_named_actors_completed_act(sentence, named_act):
     assert cue_counts(normalize(sentence))["actor_act"] == named_act
 
 
+@pytest.mark.parametrize("sentence, completed", [
+    ("各镇街已建成公共法律服务工作站。", 1),
+    ("区司法所荣获全国模范司法所称号。", 1),
+    ("先后出台行政执法公示等配套制度。", 1),
+    # A state claimed, a commitment or a routine is not work done.
+    ("依法行政工作已形成良好格局。", 0),
+    ("区政府将进一步完善行政复议制度。", 0),
+    ("持续推进严格规范公正文明执法。", 0),
+])
+def test_work_already_done(sentence, completed):
+    assert cue_counts(normalize(sentence))["completed"] == completed
+
+
 def test_cue_matrix_has_one_column_per_cue():
     matrix = cue_matrix(["抽查案卷240卷。", "切实做好行政应诉工作。"], GENERIC)
     assert matrix.shape == (2, len(CUE_NAMES))
@@ -107,7 +120,7 @@ def test_cues_found_in_a_batch_are_each_texts_own():
         "", "百分之五十", "增长12％", "共5.5万元", "〔2019〕3号", "3月5日", "“某某”", "区司法局\n制定了办法",
         # Digits that are not ASCII (\\d matches them), units and acts at the ends of a text.
         "办结٣件", "培训४学时", "𝟐𝟎𝟏𝟗年𝟑月", "[２０１９]７号", "川渝两地税务部门联合开展", "某某县建成", "5", "件5",
-        "2019年", "3月", "12%", "百分", "《", "《》", "《法治》", "区建", "开展"]
+        "2019年", "3月", "12%", "百分", "《", "《》", "《法治》", "区建", "开展", "已", "已经", "已建", "被评", "先后"]
     found = cue_count_arrays(texts, GENERIC)
     for name, pattern in CUES.items():
         if name != "title":

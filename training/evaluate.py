@@ -16,7 +16,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from pathlib import Path
 
-from fazhi.featurize import ANCHOR_CUES, ANCHORED_BY, cue_counts
+from fazhi.featurize import ANCHOR_CUES, ANCHORED_BY, COMPLETED_CUE, cue_counts
 from fazhi.labels import LabelledUnit, SourceDocument, check_documents_listed, load_documents
 from fazhi.model import CONCRETE, SLOGAN, build_pipeline, combine_with_structure, structure_parts
 from fazhi.paths import REPORTS_DIR
@@ -173,6 +173,8 @@ def candidates(task: str, taxonomy: Taxonomy, make=build_pipeline) -> list[Candi
             Candidate("rule: anchor cues", CueRuleBaseline(taxonomy.generic_titles)),
             Candidate("rule: anchor cues + named actor's act",
                       CueRuleBaseline(taxonomy.generic_titles, ANCHORED_BY)),
+            Candidate("rule: anchor cues + named actor's act + completed-act markers",
+                      CueRuleBaseline(taxonomy.generic_titles, (*ANCHORED_BY, COMPLETED_CUE))),
             *map(model, CATEGORY_CANDIDATE_SETS)]
 
 

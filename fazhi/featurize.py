@@ -443,9 +443,9 @@ CUES = {
         r"|(?:(?![我本该各])[^\W\d_]){2,4}(?:区(?!情)|县(?!情)|镇|乡|街道)(?![^\W\d_]*(?:各|全))|[^\W\d_]{2,6}两地[^\W\d_]{1,8}?部门)"
         rf"(?:(?!将|拟|进一步|推动|(?<![主重需])要(?!求))[^，,；;。]){{0,30}}?(?:{_ACTS})"),
     # Markers of work already done, whoever the actor: 已(经) before an act (not a state
-    # claimed, 已成为/已形成), an honour won (荣获, 被评为 …), a tally of past acts (累计, 先后).
+    # claimed, 已(经)成为/已(经)形成), an honour won (荣获, 被评为 …), a tally of past acts (累计, 先后).
     # The guide's completed acts, as opposed to commitments.
-    "completed": re.compile(r"已(?:经)?(?!成为|形成)[^\W\d_]|荣获|获评|被评为|被授予|入选|累计|先后"),
+    "completed": re.compile(r"已(?!经?(?:成为|形成))经?[^\W\d_]|荣获|获评|被评为|被授予|入选|累计|先后"),
 }
 # What every match of each cue contains: for each cue, one or more alternatives (a branch of
 # its expression), each a set of things that a match of it holds: a digit and a 元, a 《, an

@@ -63,6 +63,8 @@ def test_a_named_actors_completed_act(sentence, named_act):
     ("先后出台行政执法公示等配套制度。", 1),
     # A state claimed, a commitment or a routine is not work done.
     ("依法行政工作已形成良好格局。", 0),
+    ("依法行政已经成为各部门的自觉行动。", 0),
+    ("各镇街已经建成公共法律服务工作站。", 1),
     ("区政府将进一步完善行政复议制度。", 0),
     ("持续推进严格规范公正文明执法。", 0),
 ])

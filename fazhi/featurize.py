@@ -424,6 +424,11 @@ _ACTS = "建立|建成|制定|出台|印发|修订|上线|开发|完成|组建|�
 # The units of the count cue (also, by their first characters, what a text must hold for it to match).
 _COUNT_UNITS = ("件|项|次|人次|人|名|家|个|场|期|批|条|份|篇|户|起|宗|卷|所|座|台|套|"
                 "支|艘|辆|类|种|部|处|位|轮|本|册|张|栋|吨|亩|公里|学时|课时|小时|天|万|亿")
+# The completed cue's markers other than 已 (also what a text must hold for it to match).
+_DONE_MARKERS = "荣获|获评|被评为|被授予|入选|累计|先后"
+# Work already done without an anchor or a named actor ("已启动…", "荣获…"): a cue the models
+# read and the strongest category rule adds to the anchors; not an anchor of the guide's own.
+COMPLETED_CUE = "completed"
 CUES = {
     "number": re.compile(r"\d"),
     "count": re.compile(rf"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:{_COUNT_UNITS})"),
@@ -445,7 +450,7 @@ CUES = {
     # Markers of work already done, whoever the actor: 已(经) before an act (not a state
     # claimed, 已(经)成为/已(经)形成), an honour won (荣获, 被评为 …), a tally of past acts (累计, 先后).
     # The guide's completed acts, as opposed to commitments.
-    "completed": re.compile(r"已(?!经?(?:成为|形成))经?[^\W\d_]|荣获|获评|被评为|被授予|入选|累计|先后"),
+    COMPLETED_CUE: re.compile(rf"已(?!经?(?:成为|形成))经?[^\W\d_]|{_DONE_MARKERS}"),
 }
 # What every match of each cue contains: for each cue, one or more alternatives (a branch of
 # its expression), each a set of things that a match of it holds: a digit and a 元, a 《, an
@@ -467,7 +472,7 @@ _NEEDS = {
     "year": ((_DIGIT, ("年",)),),
     "quoted_name": ((("“", '"'),),),
     "actor_act": ((tuple(_ACTS.split("|")), _ACTOR_ENDS),),
-    "completed": ((("已", "荣获", "获评", "被评为", "被授予", "入选", "累计", "先后"),),),
+    COMPLETED_CUE: ((("已", *_DONE_MARKERS.split("|")),),),
 }
 # Titles whose name is generic (the taxonomy's `generic_titles`) are counted apart from "title".
 GENERIC_TITLE_CUE = "generic_title"
@@ -477,9 +482,6 @@ GENERIC_TITLE_CUE = "generic_title"
 ANCHOR_CUES = ("count", "amount", "percent", "title", "doc_number", "date")
 ANCHORED_BY = (*ANCHOR_CUES, "actor_act")
 ANCHORED_CUE = "anchored"
-# Work already done without an anchor or a named actor ("已启动…", "荣获…"): a cue the models
-# read and the strongest category rule adds to the anchors; not an anchor of the guide's own.
-COMPLETED_CUE = "completed"
 CUE_NAMES = (*CUES, GENERIC_TITLE_CUE, ANCHORED_CUE)
 _BRACKETED = re.compile(r"[(（][^)）]*[)）]")
 

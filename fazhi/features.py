@@ -2,8 +2,8 @@
 
 Word TF-IDF over jieba tokens, hashed character n-gram TF-IDF, per-area counts of the
 taxonomy's keywords, and for the category task a small block of specificity cues (numbers,
-amounts, 《》 titles, document numbers, dates). Their arithmetic lives in fazhi/featurize.py,
-which the compiled predictor shares.
+amounts, 《》 titles, document numbers, dates) and the rarity of a sentence's words. Their
+arithmetic lives in fazhi/featurize.py, which the compiled predictor shares.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from fazhi.featurize import (ANCHORED_CUE, CUE_NAMES, KeywordMatcher, SparseRows, char_ngram_counts, cue_matrix,
-                             tfidf_rows, word_tokens)
+from fazhi.featurize import (ANCHORED_CUE, CUE_NAMES, KeywordMatcher, RareVocabulary, SparseRows, char_ngram_counts,
+                             cue_matrix, tfidf_rows, word_tokens)
 from fazhi.tokenizer import normalize
 
 
@@ -75,6 +75,24 @@ class TaxonomyKeywords(BaseEstimator, TransformerMixin):
         return np.asarray([f"kw_{area}" for area in self.keywords_], dtype=object)
 
 
+class RareWords(BaseEstimator, TransformerMixin):
+    """The share and number of a sentence's words that at most `max_count` training sentences
+    hold (fazhi.featurize.RareVocabulary): how particular its vocabulary is."""
+
+    def __init__(self, max_count=2):
+        self.max_count = max_count
+
+    def fit(self, X, y=None):
+        self.vocabulary_ = RareVocabulary(X, self.max_count)
+        return self
+
+    def transform(self, X):
+        return sparse.csr_matrix(self.vocabulary_.matrix(X))
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(["rare_share", "rare_count"], dtype=object)
+
+
 class HashedCharNgrams(BaseEstimator, TransformerMixin):
     """TF-IDF of character n-grams, hashed into `n_buckets` columns, computed with numpy over
     all texts at once.
@@ -111,7 +129,7 @@ def word_tfidf(**overrides) -> TfidfVectorizer:
 
 # "anchor" is the anchor-cue rule as a single feature (`anchored`): a model of it alone is the
 # rule with calibrated probabilities.
-FEATURE_PARTS = ("word", "char", "cues", "anchor", "kw")
+FEATURE_PARTS = ("word", "char", "cues", "anchor", "kw", "rare")
 
 
 def build_features(feature_set: str, *, max_df: float = 1.0, char_ngram_max: int = 3,
@@ -127,5 +145,6 @@ def build_features(feature_set: str, *, max_df: float = 1.0, char_ngram_max: int
         "cues": SpecificityCues,
         "anchor": lambda: SpecificityCues(names=(ANCHORED_CUE,)),
         "kw": lambda: TaxonomyKeywords(keyword_sets=tuple(keyword_sets)),
+        "rare": RareWords,
     }
     return FeatureUnion([(part, makers[part]()) for part in parts])

@@ -632,6 +632,49 @@ def _polynomial_hash(word: str, base: np.uint64) -> int:
     return value
 
 
+def _is_word(token: str) -> bool:
+    """A token that counts for rarity: two characters or more, and not a number (numbers are the cues')."""
+    return len(token) >= 2 and not token.isdecimal()
+
+
+class RareVocabulary:
+    """How much of a text is words its fitting texts rarely used: per text, the share of its
+    words (tokens of two characters or more, numbers aside) that at most `max_count` fitting
+    texts hold, and log(1 + their number).
+
+    A concrete measure names particular things (a campaign, a river, an industry, a case, a
+    platform's own name) that the stock phrases of slogans (加强, 推进, 体系, 机制) do not. The
+    fitted table keeps a flag for every token seen in fitting; a token never seen is rare if
+    it is a word. Every text is counted once per token it holds, so a report's own place name,
+    repeated in many of its sentences, stops being rare once that report trains.
+    """
+
+    _NOT_A_WORD, _COMMON, _RARE = 0, 1, 2
+
+    def __init__(self, texts, max_count: int):
+        batch = as_batch(texts)
+        tokens, text_of = batch.tokens
+        seen: dict[str, int] = {}
+        for token in set(zip(tokens, text_of.tolist())):  # each (token, text) pair once
+            seen[token[0]] = seen.get(token[0], 0) + 1
+        self.max_count = max_count
+        self.flags = {token: (self._NOT_A_WORD if not _is_word(token) else
+                              self._COMMON if count > max_count else self._RARE)
+                      for token, count in seen.items()}
+
+    def matrix(self, texts) -> np.ndarray:
+        """Per text: [share of its words that are rare, log(1 + number of rare words)]."""
+        batch = as_batch(texts)
+        tokens, text_of = batch.tokens
+        flags = np.fromiter(map(self.flags.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        unseen = np.flatnonzero(flags < 0)
+        if len(unseen):
+            flags[unseen] = [self._RARE if _is_word(tokens[i]) else self._NOT_A_WORD for i in unseen.tolist()]
+        words = np.bincount(text_of[flags != self._NOT_A_WORD], minlength=len(batch))
+        rare = np.bincount(text_of[flags == self._RARE], minlength=len(batch))
+        return np.column_stack([rare / np.maximum(words, 1), np.log1p(rare)]).reshape(len(batch), 2)
+
+
 class KeywordMatcher:
     """Per area, log(1 + characters of that area's keywords found in a text).
 

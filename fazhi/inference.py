@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fazhi.featurize import (CharNgramCounter, KeywordMatcher, SparseRows, TextBatch, VocabularyCounter,
-                             add_tfidf_decisions, as_batch, cue_matrix, own_columns, shared_tf, tfidf_rows)
+from fazhi.featurize import (CharNgramCounter, KeywordMatcher, RareVocabulary, SparseRows, TextBatch,
+                             VocabularyCounter, add_tfidf_decisions, as_batch, cue_matrix, own_columns, shared_tf,
+                             tfidf_rows)
 
 
 class _TfidfBlock:
@@ -172,6 +173,18 @@ class KeywordBlock:
 
 
 @dataclass
+class RareBlock:
+    vocabulary: RareVocabulary
+
+    @property
+    def width(self) -> int:
+        return 2
+
+    def transform(self, texts) -> np.ndarray:
+        return self.vocabulary.matrix(texts)
+
+
+@dataclass
 class CompiledPipeline:
     """Feature blocks, a linear decision function and one sigmoid per class."""
 
@@ -254,7 +267,7 @@ def _compile_block(transformer) -> tuple[object, np.ndarray, int]:
     (their indices), and how many columns the transformer has."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from fazhi.features import HashedCharNgrams, SpecificityCues, TaxonomyKeywords
+    from fazhi.features import HashedCharNgrams, RareWords, SpecificityCues, TaxonomyKeywords
 
     if isinstance(transformer, TfidfVectorizer):
         if transformer.analyzer != "word" or transformer.norm != "l2" or transformer.lowercase:
@@ -272,6 +285,8 @@ def _compile_block(transformer) -> tuple[object, np.ndarray, int]:
         block = CueBlock(transformer.generic_titles_, tuple(transformer.names_))
     elif isinstance(transformer, TaxonomyKeywords):
         block = KeywordBlock(KeywordMatcher(transformer.keywords_))
+    elif isinstance(transformer, RareWords):
+        block = RareBlock(transformer.vocabulary_)
     else:
         raise ValueError(f"cannot compile a {type(transformer).__name__}")
     return block, np.arange(block.width), block.width

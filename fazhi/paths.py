@@ -16,6 +16,8 @@ SOURCE_CHECKOUT = (PROJ_ROOT / "pyproject.toml").is_file()
 DATA_DIR = PROJ_ROOT / "data"
 LABELS_DIR = DATA_DIR / "labels"
 REPORTS_DIR = DATA_DIR / "reports"
+# Invented reports of kinds the seeds lack, labelled, that never train (training/probe.py).
+PROBE_DIR = DATA_DIR / "probe"
 DOCUMENTS_FILE = DATA_DIR / "documents.yaml"  # what each labelled source document is
 TAXONOMY_FILE = DATA_DIR / "taxonomy.yaml" if SOURCE_CHECKOUT else RESOURCES_DIR / "taxonomy.yaml"
 # Inside the package so that the tokenizer travels with code shipped next to a model.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fazhi.featurize import CUE_NAMES, GENERIC_TITLE_CUE, cue_counts, cue_matrix
+from fazhi.featurize import CUE_NAMES, GENERIC_TITLE_CUE, RareVocabulary, cue_counts, cue_matrix
 from fazhi.taxonomy import load_taxonomy
 from fazhi.tokenizer import normalize
 
@@ -164,3 +164,40 @@ def test_counting_entries_with_wide_keys():
         expected = sorted(Counter(zip(rows.tolist(), cols.tolist())).items())
         assert list(zip(counted.rows.tolist(), counted.cols.tolist())) == [pair for pair, _ in expected]
         assert counted.values.tolist() == [float(n) for _, n in expected]
+
+
+# --- Rarity of a sentence's words (RareVocabulary) -------------------------------------------
+
+STOCK = ["进一步加强执法监督工作。", "不断加强执法监督，推进依法行政。", "全面加强执法监督，深化依法行政。",
+         "持续加强执法监督工作，推进依法行政。"]
+
+
+def test_words_many_fitting_texts_hold_are_common_and_others_rare():
+    vocabulary = RareVocabulary(STOCK, max_count=2)
+    assert vocabulary.flags["加强"] == RareVocabulary._COMMON     # in all four texts
+    assert vocabulary.flags["深化"] == RareVocabulary._RARE       # in one
+    # Words 加强 执法监督 开展 利剑 专项 行动: the first two are common, the other four never seen.
+    share, count = vocabulary.matrix(["加强执法监督，开展利剑专项行动。"])[0]
+    assert share == pytest.approx(4 / 6) and count == pytest.approx(np.log1p(4))
+    assert vocabulary.matrix(["加强执法监督。"])[0].tolist() == [0.0, 0.0]
+
+
+def test_a_word_repeated_in_one_fitting_text_counts_once():
+    vocabulary = RareVocabulary(["青禾青禾青禾青禾。", "推进工作。"], max_count=1)
+    assert vocabulary.flags["青禾"] == RareVocabulary._RARE
+
+
+def test_single_characters_and_numbers_are_not_words():
+    vocabulary = RareVocabulary(STOCK, max_count=2)
+    assert vocabulary.matrix(["的 2023 了 43"])[0].tolist() == [0.0, 0.0]
+    # Every word of a sentence unseen: the whole share is rare.
+    share, count = vocabulary.matrix(["长江经济带化工企业"])[0]
+    assert share == 1.0 and count > 0
+
+
+def test_rarity_of_a_batch_is_each_texts_own():
+    vocabulary = RareVocabulary(STOCK, max_count=2)
+    texts = ["加强执法监督。", "长江经济带化工企业污染整治。", "", "加强长江经济带执法。"]
+    together = vocabulary.matrix(texts)
+    assert together.shape == (4, 2)
+    np.testing.assert_array_equal(together, np.vstack([vocabulary.matrix([t]) for t in texts]))

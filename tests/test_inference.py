@@ -30,7 +30,7 @@ def test_compiled_area_pipeline_equals_the_fitted_one(feature_set):
                                rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("feature_set", ["word+cues", "char+cues", "word+char+cues", "anchor"])
+@pytest.mark.parametrize("feature_set", ["word+cues", "char+cues", "word+char+cues", "anchor", "word+char+cues+rare"])
 def test_compiled_category_pipeline_equals_the_fitted_one(feature_set):
     labelled = [u for u in UNITS if u.category]
     pipeline = build_pipeline(feature_set).fit([u.text for u in labelled], [u.category for u in labelled])

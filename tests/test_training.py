@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+from datetime import datetime, timezone
 
 import pytest
 
@@ -23,7 +24,8 @@ from fazhi.taxonomy import load_taxonomy
 import mlflow  # a hard dependency: a broken install fails here, it does not skip
 
 import training.train
-from training.registry import CHAMPION_ALIAS, REGISTERED_MODEL, export_model
+from training.registry import (CHAMPION_ALIAS, REGISTERED_MODEL, committed_model_tags, export_model,
+                               promote_if_better)
 
 TAXONOMY = load_taxonomy()
 WORSE = ["--area-features", "word", "--category-features", "char"]
@@ -96,7 +98,7 @@ def exported(store, tmp_path_factory):
 def test_both_runs_succeed(store):
     assert store["first"][0] == 0 and store["second"][0] == 0
     assert re.search(r"trained fazhi v1 \(champion -> v1\)", store["first"][1])
-    assert re.search(r"trained fazhi v2 \(champion kept\)", store["second"][1])
+    assert re.search(r"trained fazhi v2 \(not promoted: ", store["second"][1])
 
 
 def test_first_version_is_champion(store):
@@ -144,6 +146,10 @@ def test_run_logged_metrics(store):
     assert metrics["area_macro_f1"] > metrics["area_baseline_taxonomy_keywords_macro_f1"]
     assert metrics["category_macro_f1"] > metrics["category_baseline_majority_class_macro_f1"]
     assert 0 < metrics["category_baseline_anchor_cues_named_actor_s_act_macro_f1"] <= 1
+    # The probe (data/probe/, never trained on) scored by the run's model, with the better rule.
+    for task in ("area", "category"):
+        assert 0 < metrics[f"probe_{task}_macro_f1"] <= 1
+        assert 0 < metrics[f"probe_{task}_better_rule_macro_f1"] <= 1
 
 
 def test_run_logged_evaluation_artifacts(store, tmp_path):
@@ -158,6 +164,7 @@ def test_run_logged_evaluation_artifacts(store, tmp_path):
                  encoding="utf-8").read()
     assert "nested leave-one-document-out" in table and "headline" in table and "95 % interval" in table
     assert chosen(run.data.params, "area") in table
+    assert "## Probe: invented reports" in table
     # Artifacts live beside the temporary store, not in the repository.
     assert str(store["root"]) in run.info.artifact_uri
 
@@ -187,13 +194,32 @@ def test_worse_run_registers_v2_but_keeps_the_champion(store):
     assert {str(v.version) for v in client.search_model_versions(f"name='{REGISTERED_MODEL}'")} == {"1", "2"}
 
 
+def test_a_store_without_a_champion_promotes_only_what_beats_the_committed_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/fresh.db")
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/fresh.db")
+    client.create_registered_model("fresh")
+    first = client.create_model_version("fresh", source=str(tmp_path)).version
+    committed = committed_model_tags()
+    assert {"area_macro_f1", "category_macro_f1", "data_hash", "category_features"} <= set(committed)
+    worse = {"area_macro_f1": float(committed["area_macro_f1"]) - 0.01,
+             "category_macro_f1": float(committed["category_macro_f1"]) + 0.01}
+    assert not promote_if_better("fresh", first, worse, committed["data_hash"], committed=committed)
+    assert client.get_registered_model("fresh").aliases == {}
+    second = client.create_model_version("fresh", source=str(tmp_path)).version
+    as_good = {key: float(committed[key]) for key in ("area_macro_f1", "category_macro_f1")}
+    assert promote_if_better("fresh", second, as_good, committed["data_hash"], committed=committed)
+    assert str(client.get_model_version_by_alias("fresh", CHAMPION_ALIAS).version) == str(second)
+
+
 # --- export and equivalence ----------------------------------------------------------------
 
 def test_export_writes_model_and_card(store, exported):
     card = json.loads(exported["card_file"].read_text(encoding="utf-8"))
     assert card == exported["card"]
     first = run_of(store, "1")
-    assert card["version"] == f"{REGISTERED_MODEL}-v1-{first.info.run_id[:8]}"
+    # Named by the run's date and id, not by the store's version number (1 in every new store).
+    day = datetime.fromtimestamp(first.info.start_time / 1000, tz=timezone.utc).strftime("%Y%m%d")
+    assert card["version"] == f"{REGISTERED_MODEL}-{day}-{first.info.run_id[:8]}"
     assert card["metrics"]["area_macro_f1"] == round(first.data.metrics["area_macro_f1"], 4)
     assert card["metrics"]["category_macro_f1"] == round(first.data.metrics["category_macro_f1"], 4)
     assert card["data_hash"] == first.data.params["data_hash"]
@@ -203,7 +229,7 @@ def test_export_writes_model_and_card(store, exported):
     assert not list(exported["dir"].glob("*.tmp"))
     model = load_classifier(exported["model"])
     assert isinstance(model, SentenceClassifier)
-    assert model.version.startswith(f"{REGISTERED_MODEL}-v1-")
+    assert model.version == card["version"]
     assert model.area_ids == TAXONOMY.area_ids and model.off_topic_area == "none"
 
 

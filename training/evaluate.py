@@ -150,10 +150,11 @@ class Candidate:
 # The model feature sets compared on each task, in table order. Nested selection (training's
 # "auto", inside every fold) chooses among all of them except, for category, the text blocks
 # alone (shown for what the cues add). "anchor" is the anchor-cue rule as one learned feature
-# (the rule with calibrated probabilities).
+# (the rule with calibrated probabilities); "rare" is how much of a sentence is words the
+# training sentences rarely use (fazhi.featurize.RareVocabulary).
 AREA_CANDIDATE_SETS = ("word", "char", "word+char", "char+kw", "word+char+kw")
 CATEGORY_CANDIDATE_SETS = ("anchor", "anchor+word", "anchor+word+char", "word", "char", "word+char", "word+cues",
-                           "char+cues", "word+char+cues")
+                           "char+cues", "word+char+cues", "word+cues+rare", "char+cues+rare", "word+char+cues+rare")
 AREA_FEATURE_SETS = AREA_CANDIDATE_SETS
 CATEGORY_FEATURE_SETS = tuple(fs for fs in CATEGORY_CANDIDATE_SETS if fs not in ("word", "char"))
 

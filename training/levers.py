@@ -6,9 +6,9 @@ Rows: the default training run; without the authored sentences; without the thre
 of the guide's hard cases for category (authored-d, -g, -h) together and each alone, and with
 authored-d training area as well as category; without authored-f (the digital area's
 boundaries); the taxonomy's original keyword lists only (no 2021-outline keywords);
-class-balanced weights; no report structure (the sentence alone). Prints a Markdown table of
-the nested macro-F1 over annual reports and over all documents, for area and category
-(docs/model-comparison.md, "Levers").
+class-balanced weights; no report structure (the sentence alone); category without the
+rarity of words. Prints a Markdown table of the nested macro-F1 over annual reports and over
+all documents, for area and category (docs/model-comparison.md, "Levers").
 """
 from __future__ import annotations
 
@@ -32,19 +32,34 @@ LEVERS = (
 )
 
 
+# Rows that change the candidates rather than the data: (name, what the nested evaluation
+# chooses among for area's structure, category's feature sets), each restored after its row.
+CANDIDATE_LEVERS = (
+    ("no report structure (sentence alone)", {"STRUCTURE_GRID": evaluate.NO_STRUCTURE}),
+    ("no rarity of words (category without the `rare` feature sets)",
+     {"CATEGORY_FEATURE_SETS": tuple(fs for fs in evaluate.CATEGORY_FEATURE_SETS if "rare" not in fs.split("+"))}),
+)
+
+
+def _evaluate_with(patch: dict) -> dict:
+    """The default run with some of training.evaluate's candidate lists replaced."""
+    saved = {name: getattr(evaluate, name) for name in patch}
+    try:
+        for name, value in patch.items():
+            setattr(evaluate, name, value)
+        return evaluate_all(parse_args([]))
+    finally:
+        for name, value in saved.items():
+            setattr(evaluate, name, value)
+
+
 def main(argv=None) -> int:
     print(f"| lever | area, {HEADLINE_KIND} | area, all | category, {HEADLINE_KIND} | category, all |")
     print("|---|---|---|---|---|")
-    rows = list(LEVERS) + [("no report structure (sentence alone)", None)]
-    for name, extra in rows:
-        if extra is None:  # the default run with the structure grid reduced to the sentence alone
-            saved, evaluate.STRUCTURE_GRID = evaluate.STRUCTURE_GRID, evaluate.NO_STRUCTURE
-            try:
-                e = evaluate_all(parse_args([]))
-            finally:
-                evaluate.STRUCTURE_GRID = saved
-        else:
-            e = evaluate_all(parse_args(extra))
+    rows = [(name, lambda extra=extra: evaluate_all(parse_args(extra))) for name, extra in LEVERS]
+    rows += [(name, lambda patch=patch: _evaluate_with(patch)) for name, patch in CANDIDATE_LEVERS]
+    for name, run in rows:
+        e = run()
         a, c = e["area_nested"].result, e["category_nested"].result
         print(f"| {name} | {a.by_kind[HEADLINE_KIND]['macro_f1']:.3f} | {a.macro_f1:.3f} "
               f"| {c.by_kind[HEADLINE_KIND]['macro_f1']:.3f} | {c.macro_f1:.3f} |", flush=True)

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -77,12 +78,28 @@ def _requirements() -> list[str]:
             for name in ("scikit-learn", "jieba", "rjieba", "joblib", "numpy", "scipy", "pyyaml", "pandas")]
 
 
+def committed_model_tags(path: Path = DEFAULT_MODEL_FILE) -> dict | None:
+    """The committed model's figures, data hash and setting, as a version's tags hold them;
+    None without a committed model."""
+    if not Path(path).is_file():
+        return None
+    info = load_classifier(path).info
+    tags = {key: str(value) for key, value in info.get("metrics", {}).items()}
+    tags["data_hash"] = str(info.get("data_hash", ""))
+    tags.update({key: str(info[key]) for key in SETTING_TAGS if key in info})
+    return tags
+
+
 def promote_if_better(registered_model: str, version: str, metrics: dict, data_hash: str | None = None,
-                      rescore=None) -> bool:
+                      rescore=None, committed: dict | None = None) -> bool:
     """Move the champion alias to `version` if it matches or beats the champion on every metric,
     compared like with like: the recorded figures when both were evaluated on the same labels
     (same data hash, so the same units and folds); otherwise `rescore(champion_tags)` evaluates
-    both on the current labels and returns (new figures, champion figures)."""
+    both on the current labels and returns (new figures, champion figures).
+
+    A store without a champion (a fresh clone's) still has a current model: the committed one,
+    whose tags (`committed_model_tags`) stand in for the champion's, so a first run replaces it
+    only when it is at least as good."""
     from mlflow.exceptions import MlflowException
 
     client = _client()
@@ -90,10 +107,15 @@ def promote_if_better(registered_model: str, version: str, metrics: dict, data_h
         champion = client.get_model_version_by_alias(registered_model, CHAMPION_ALIAS)
     except MlflowException:
         champion = None
+    champion_tags = None
     if champion is not None and str(champion.version) != str(version):
-        ours, theirs = metrics, {k: float(v) for k, v in champion.tags.items() if k in PROMOTION_METRICS}
-        if data_hash is not None and champion.tags.get("data_hash") != data_hash and rescore is not None:
-            ours, theirs = rescore(champion.tags)
+        champion_tags = champion.tags
+    elif champion is None:
+        champion_tags = committed
+    if champion_tags is not None:
+        ours, theirs = metrics, {k: float(v) for k, v in champion_tags.items() if k in PROMOTION_METRICS}
+        if data_hash is not None and champion_tags.get("data_hash") != data_hash and rescore is not None:
+            ours, theirs = rescore(champion_tags)
         for key in PROMOTION_METRICS:
             # Version tags hold figures rounded to 4 places: compare at that precision, so
             # that an equal figure is never taken for a worse one.
@@ -128,8 +150,13 @@ def export_model(model_uri: str, registered_model: str = REGISTERED_MODEL,
     else:
         version = client.get_model_version(registered_model, model_uri.rstrip("/").rsplit("/", 1)[1])
     classifier = download_classifier(f"models:/{registered_model}/{version.version}")
-    # The run id makes the version unique across tracking stores: cached scores key on it.
-    label = f"{registered_model}-v{version.version}-{str(classifier.info.get('run_id', ''))[:8]}"
+    # Registry numbers count one tracking store's versions (a fresh clone's store starts at 1
+    # again); the run's date orders versions across stores and its id makes the label unique
+    # (cached scores key on it).
+    run_id = str(classifier.info.get("run_id", ""))
+    started = client.get_run(run_id).info.start_time if run_id else None
+    day = datetime.fromtimestamp(started / 1000, tz=timezone.utc).strftime("%Y%m%d") if started else "undated"
+    label = f"{registered_model}-{day}-{run_id[:8]}"
     classifier.info = {**classifier.info, "version": label,
                        "registered_model": registered_model, "registry_version": version.version}
     tmp = destination.with_suffix(".tmp")

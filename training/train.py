@@ -26,12 +26,13 @@ from pathlib import Path
 from fazhi.inference import compile_pipeline
 from fazhi.labels import AUTHORED_SOURCE, TASKS, LabelError, load_documents, load_labels, labels_hash
 from fazhi.model import SentenceClassifier, build_pipeline
-from fazhi.paths import DOCUMENTS_FILE, LABELS_DIR, PROJ_ROOT
+from fazhi.paths import DOCUMENTS_FILE, LABELS_DIR, PROBE_DIR, PROJ_ROOT
 from fazhi.taxonomy import load_taxonomy
 from training import evaluate
 from training.invariance import actor_flip_rates
-from training.registry import (CHAMPION_ALIAS, PROMOTION_METRICS, REGISTERED_MODEL, log_classifier,
-                               promote_if_better, tracking_uri)
+from training.probe import load_probe, probe_figures, probe_markdown, probe_metrics
+from training.registry import (CHAMPION_ALIAS, PROMOTION_METRICS, REGISTERED_MODEL, committed_model_tags,
+                               log_classifier, promote_if_better, tracking_uri)
 
 # Defaults live here and in MLproject's parameter defaults (which mirror them).
 DEFAULTS = dict(area_features="auto", category_features="auto", C=0.5, max_df=1.0, char_ngram_max=3,
@@ -63,6 +64,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="train without this document's labels (repeatable), to measure them")
     parser.add_argument("--every-document-trains-both", action="store_true",
                         help="ignore the `trains` of data/documents.yaml (every document trains both tasks), to measure it")
+    parser.add_argument("--probe-dir", type=Path, default=PROBE_DIR,
+                        help="invented reports scored apart, never trained on (training/probe.py)")
     parser.add_argument("--registered-model", default=REGISTERED_MODEL)
     parser.add_argument("--experiment", default="fazhi")
     parser.add_argument("--write-comparison", type=Path, default=None,
@@ -198,6 +201,12 @@ def run(args: argparse.Namespace) -> dict:
               f"{flips['sentences']} labelled concrete sentences that name 我区/全区/区政府/区X局, each with the "
               f"actor replaced by the city's, the province's and the county's ({flips['variants']} variants): "
               f"category flips {flips['category_flip_rate']:.1%}, area flips {flips['area_flip_rate']:.1%}.\n")
+    # Invented reports of kinds the seeds lack: a check reported apart, never trained or chosen on.
+    probe_reports = load_probe(args.probe_dir, taxonomy)
+    if probe_reports:
+        figures = probe_figures(classifier, probe_reports, units, taxonomy)
+        metrics.update(probe_metrics(figures))
+        table += "\n" + probe_markdown(figures)
 
     mlflow.set_tracking_uri(tracking_uri())
     experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or _experiment_id(args.experiment)
@@ -243,7 +252,9 @@ def run(args: argparse.Namespace) -> dict:
                                                 "category": int(category_data.evaluate.sum())}, **hyper}
         version = log_classifier(classifier, tmp, args.registered_model)
         promoted = promote_if_better(args.registered_model, version, metrics, data_hash,
-                                     rescore=lambda tags: _rescore(e, args, tags))
+                                     rescore=lambda tags: _rescore(e, args, tags),
+                                     committed=committed_model_tags() if args.registered_model == REGISTERED_MODEL
+                                     else None)
         mlflow.set_tag("promoted", str(promoted))
     if args.write_comparison:
         args.write_comparison.parent.mkdir(parents=True, exist_ok=True)
@@ -299,7 +310,8 @@ def main(argv=None) -> int:
     except LabelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    outcome = f"{CHAMPION_ALIAS} -> v{summary['version']}" if summary["promoted"] else "champion kept"
+    outcome = (f"{CHAMPION_ALIAS} -> v{summary['version']}" if summary["promoted"] else
+               "not promoted: the champion, or in a store without one the committed model, is better")
     print(f"trained {args.registered_model} v{summary['version']} ({outcome}) in {summary['seconds']}s: "
           f"area {summary['area_features']} macro-F1 {summary['metrics']['area_macro_f1']:.3f}, "
           f"category {summary['category_features']} macro-F1 {summary['metrics']['category_macro_f1']:.3f}")

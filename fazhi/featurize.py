@@ -247,12 +247,23 @@ class VocabularyCounter:
         # folded like unknown ones, not taken as they are.
         self.refolded = np.array(sorted(i for t, i in token_id.items() if _DIGITS.sub("0", t) != t), dtype=np.int64)
 
-    def token_numbers(self, tokens: list[str]) -> np.ndarray:
+    def cut_numbers(self, batch: TextBatch) -> np.ndarray:
+        """The number of each of a batch's tokens as cut (digits not folded), -1 if none; looked
+        up once per batch, for this counter and for a rarity block that reads the same table
+        (`RareVocabulary.link`)."""
+        batch = as_batch(batch)
+        tokens = batch.tokens[0]
+        return batch.computed((self, "cut numbers"), lambda: np.fromiter(
+            map(self.token_id.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)))
+
+    def token_numbers(self, tokens: list[str], cut: np.ndarray | None = None) -> np.ndarray:
         """The number of each token after folding digits (`word_tokens`), -1 if no vocabulary
-        n-gram holds it. Folding leaves most tokens as they are: they are looked up as cut,
-        and only the others (unknown as cut) are folded and looked up again."""
+        n-gram holds it. Folding leaves most tokens as they are: they are looked up as cut
+        (`cut`, when given, holds those look-ups), and only the others (unknown as cut) are
+        folded and looked up again."""
         token_id = self.token_id
-        numbers = np.fromiter(map(token_id.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        numbers = (cut.copy() if cut is not None else
+                   np.fromiter(map(token_id.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)))
         if len(self.refolded):
             numbers[np.isin(numbers, self.refolded)] = -1
         unknown = np.flatnonzero(numbers < 0)
@@ -273,7 +284,7 @@ class VocabularyCounter:
     def _counts(self, batch: TextBatch) -> SparseRows:
         low, high = self.ngram_range
         tokens, text_of = batch.tokens
-        numbers = self.token_numbers(tokens)
+        numbers = self.token_numbers(tokens, self.cut_numbers(batch))
         n_tokens = len(self.unigram_columns)
         rows, cols = [], []
         if low == 1:
@@ -661,15 +672,35 @@ class RareVocabulary:
         self.flags = {token: (self._NOT_A_WORD if not _is_word(token) else
                               self._COMMON if count > max_count else self._RARE)
                       for token, count in seen.items()}
+        self.counter, self.flag_of_number = None, None
+
+    def _flag(self, token: str) -> int:
+        """A token's flag: from fitting, else (never seen) rare if it is a word."""
+        flag = self.flags.get(token)
+        return flag if flag is not None else (self._RARE if _is_word(token) else self._NOT_A_WORD)
+
+    def link(self, counter: VocabularyCounter) -> None:
+        """Read tokens through a word counter's numbering, which the word block looks up for
+        every batch anyway (`cut_numbers`): one dictionary look-up per token instead of two.
+        Each number's flag is its token's own, so the features are the same."""
+        self.counter = counter
+        flag_of_number = np.empty(len(counter.token_id), dtype=np.int64)
+        for token, number in counter.token_id.items():
+            flag_of_number[number] = self._flag(token)
+        self.flag_of_number = flag_of_number
 
     def matrix(self, texts) -> np.ndarray:
         """Per text: [share of its words that are rare, log(1 + number of rare words)]."""
         batch = as_batch(texts)
         tokens, text_of = batch.tokens
-        flags = np.fromiter(map(self.flags.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        if getattr(self, "counter", None) is not None:
+            numbers = self.counter.cut_numbers(batch)
+            flags = np.where(numbers >= 0, self.flag_of_number[np.maximum(numbers, 0)], -1)
+        else:
+            flags = np.fromiter(map(self.flags.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
         unseen = np.flatnonzero(flags < 0)
         if len(unseen):
-            flags[unseen] = [self._RARE if _is_word(tokens[i]) else self._NOT_A_WORD for i in unseen.tolist()]
+            flags[unseen] = [self._flag(tokens[i]) for i in unseen.tolist()]
         words = np.bincount(text_of[flags != self._NOT_A_WORD], minlength=len(batch))
         rare = np.bincount(text_of[flags == self._RARE], minlength=len(batch))
         return np.column_stack([rare / np.maximum(words, 1), np.log1p(rare)]).reshape(len(batch), 2)

@@ -10,6 +10,7 @@ tests/test_inference.py checks the probabilities equal the Pipeline's.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,8 +107,9 @@ def share_counters(pipelines) -> None:
     batch's n-grams are counted once; each block takes its own columns of the counts. The
     union is numbered in the blocks' own order (scikit-learn numbers a vocabulary by sorted
     term, buckets are sorted), so each block's columns increase and its entries stay in CSR
-    order. Done when compiling (the counters are pickled with the model); the features, and so
-    the probabilities, are the same as each block counting alone."""
+    order. A rarity block reads its tokens through the word counter's look-ups. Done when
+    compiling (the counters are pickled with the model); the features, and so the
+    probabilities, are the same as each block counting alone."""
     words, chars = {}, {}
     for pipeline in pipelines:
         for block in getattr(pipeline, "blocks", ()):
@@ -132,6 +134,13 @@ def share_counters(pipelines) -> None:
             columns = np.full(len(buckets), -1, dtype=np.int32)
             columns[np.searchsorted(buckets, block.buckets)] = np.arange(len(block.buckets), dtype=np.int32)
             block.counter, block.columns = counter, columns
+    # A rarity block reads tokens through a shared word counter's numbering (looked up once).
+    shared = next((b.counter for pipeline in pipelines for b in getattr(pipeline, "blocks", ())
+                   if isinstance(b, WordBlock) and b.counter is not None), None)
+    for pipeline in pipelines:
+        for block in getattr(pipeline, "blocks", ()):
+            if isinstance(block, RareBlock) and shared is not None:
+                block.vocabulary.link(shared)
     for pipeline in pipelines:
         if isinstance(pipeline, CompiledPipeline):
             pipeline.prepare()  # the blocks' weights at their new counters' columns
@@ -286,7 +295,7 @@ def _compile_block(transformer) -> tuple[object, np.ndarray, int]:
     elif isinstance(transformer, TaxonomyKeywords):
         block = KeywordBlock(KeywordMatcher(transformer.keywords_))
     elif isinstance(transformer, RareWords):
-        block = RareBlock(transformer.vocabulary_)
+        block = RareBlock(copy.copy(transformer.vocabulary_))  # linking it leaves the fitted one as it was
     else:
         raise ValueError(f"cannot compile a {type(transformer).__name__}")
     return block, np.arange(block.width), block.width

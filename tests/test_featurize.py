@@ -201,3 +201,15 @@ def test_rarity_of_a_batch_is_each_texts_own():
     together = vocabulary.matrix(texts)
     assert together.shape == (4, 2)
     np.testing.assert_array_equal(together, np.vstack([vocabulary.matrix([t]) for t in texts]))
+
+
+def test_rarity_read_through_a_word_counter_is_the_same():
+    from fazhi.featurize import VocabularyCounter, word_tokens
+
+    fitting = STOCK + ["青禾镇开展2023年“清源行动”。", "印发《青禾镇5G基站建设方案》。"]
+    vocabulary = RareVocabulary(fitting, max_count=1)
+    words = {token for text in fitting for token in word_tokens(normalize(text))}
+    texts = ["加强执法监督，开展利剑专项行动。", "青禾镇2024年5G基站、6G试点。", "", "的了 2023 0 43件", *fitting]
+    alone = vocabulary.matrix(texts)
+    vocabulary.link(VocabularyCounter({w: i for i, w in enumerate(sorted(words))}, (1, 1)))
+    np.testing.assert_array_equal(vocabulary.matrix(texts), alone)

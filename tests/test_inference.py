@@ -41,18 +41,19 @@ def test_compiled_category_pipeline_equals_the_fitted_one(feature_set):
 
 
 def test_two_pipelines_sharing_their_counters_give_the_fitted_probabilities(tmp_path):
-    """The committed settings (area word+char+kw, category word+char+cues) compiled into one
-    classifier: their word blocks share one counter, their character blocks another, and each
-    batch that both read (as `SentenceClassifier.predict` gives them, in chunks) is counted
-    once; each pipeline's probabilities are its fitted Pipeline's, also after a save and load."""
+    """The committed settings (area word+char+kw, category word+char+cues+rare) compiled into one
+    classifier: their word blocks share one counter, their character blocks another, the
+    rarity block reads the word counter's look-ups, and each batch that both read (as
+    `SentenceClassifier.predict` gives them, in chunks) is counted once; each pipeline's
+    probabilities are its fitted Pipeline's, also after a save and load."""
     from fazhi.featurize import TextBatch
-    from fazhi.inference import CharBlock, WordBlock
+    from fazhi.inference import CharBlock, RareBlock, WordBlock
     from fazhi.model import PREDICT_CHUNK, SentenceClassifier, load_classifier
     from fazhi.taxonomy import load_taxonomy
 
     area = build_pipeline("word+char+kw").fit([u.text for u in UNITS], [u.area for u in UNITS])
     labelled = [u for u in UNITS if u.category]
-    category = build_pipeline("word+char+cues").fit([u.text for u in labelled], [u.category for u in labelled])
+    category = build_pipeline("word+char+cues+rare").fit([u.text for u in labelled], [u.category for u in labelled])
     taxonomy = load_taxonomy()
     classifier = SentenceClassifier(compile_pipeline(area), compile_pipeline(category),
                                     area_ids=taxonomy.area_ids, off_topic_area=taxonomy.off_topic_id)
@@ -63,6 +64,9 @@ def test_two_pipelines_sharing_their_counters_give_the_fitted_probabilities(tmp_
             (a,), (c,) = ([b for b in p.blocks if isinstance(b, kind)]
                           for p in (model.area_pipeline, model.category_pipeline))
             assert a.counter is c.counter and a.columns is not None and c.columns is not None
+        (rare,) = [b for b in model.category_pipeline.blocks if isinstance(b, RareBlock)]
+        word_counter = next(b.counter for b in model.area_pipeline.blocks if isinstance(b, WordBlock))
+        assert rare.vocabulary.counter is word_counter
         got_area, got_category = [], []
         for start in range(0, len(SENTENCES), PREDICT_CHUNK):
             batch = TextBatch(SENTENCES[start:start + PREDICT_CHUNK])
@@ -70,6 +74,8 @@ def test_two_pipelines_sharing_their_counters_give_the_fitted_probabilities(tmp_
             got_category.append(model.category_pipeline.predict_proba(batch))
         np.testing.assert_allclose(np.vstack(got_area), expected_area, rtol=0, atol=1e-12)
         np.testing.assert_allclose(np.vstack(got_category), expected_category, rtol=0, atol=1e-12)
+        # The fitted transformer was not linked by compiling (it looks words up itself).
+        assert getattr(category.named_steps["features"].transformer_list[-1][1].vocabulary_, "counter", None) is None
         # Each alone (a batch of its own, nothing shared with the other) gives the same.
         np.testing.assert_allclose(model.category_pipeline.predict_proba(SENTENCES[:300]), expected_category[:300],
                                    rtol=0, atol=1e-12)

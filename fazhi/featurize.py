@@ -9,6 +9,7 @@ canonical CSR matrix as numpy arrays, which training wraps in scipy matrices.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
@@ -256,14 +257,14 @@ class VocabularyCounter:
         return batch.computed((self, "cut numbers"), lambda: np.fromiter(
             map(self.token_id.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)))
 
-    def token_numbers(self, tokens: list[str], cut: np.ndarray | None = None) -> np.ndarray:
-        """The number of each token after folding digits (`word_tokens`), -1 if no vocabulary
-        n-gram holds it. Folding leaves most tokens as they are: they are looked up as cut
-        (`cut`, when given, holds those look-ups), and only the others (unknown as cut) are
-        folded and looked up again."""
+    def token_numbers(self, batch: TextBatch) -> np.ndarray:
+        """The number of each of a batch's tokens after folding digits (`word_tokens`), -1 if no
+        vocabulary n-gram holds it. Folding leaves most tokens as they are: they are looked up
+        as cut (`cut_numbers`), and only the others (unknown as cut) are folded and looked up
+        again."""
         token_id = self.token_id
-        numbers = (cut.copy() if cut is not None else
-                   np.fromiter(map(token_id.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)))
+        tokens = batch.tokens[0]
+        numbers = self.cut_numbers(batch).copy()  # the batch's look-ups stay as cut for others
         if len(self.refolded):
             numbers[np.isin(numbers, self.refolded)] = -1
         unknown = np.flatnonzero(numbers < 0)
@@ -283,8 +284,8 @@ class VocabularyCounter:
 
     def _counts(self, batch: TextBatch) -> SparseRows:
         low, high = self.ngram_range
-        tokens, text_of = batch.tokens
-        numbers = self.token_numbers(tokens, self.cut_numbers(batch))
+        text_of = batch.tokens[1]
+        numbers = self.token_numbers(batch)
         n_tokens = len(self.unigram_columns)
         rows, cols = [], []
         if low == 1:
@@ -665,9 +666,8 @@ class RareVocabulary:
     def __init__(self, texts, max_count: int):
         batch = as_batch(texts)
         tokens, text_of = batch.tokens
-        seen: dict[str, int] = {}
-        for token in set(zip(tokens, text_of.tolist())):  # each (token, text) pair once
-            seen[token[0]] = seen.get(token[0], 0) + 1
+        # In how many texts each token occurs: each (token, text) pair counted once.
+        seen = Counter(token for token, _ in set(zip(tokens, text_of.tolist())))
         self.max_count = max_count
         self.flags = {token: (self._NOT_A_WORD if not _is_word(token) else
                               self._COMMON if count > max_count else self._RARE)

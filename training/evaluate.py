@@ -257,9 +257,16 @@ def bootstrap_interval(y_true, y_pred, *, rounds: int = BOOTSTRAP_ROUNDS, level:
     return (float(low), float(high))
 
 
-def _scores(y_true, y_pred, y_docs, doc_kinds: dict, seconds) -> CVResult:
+def per_class_figures(y_true, y_pred) -> dict:
+    """label → precision, recall, F1 and support, over the labels in the truth or predictions."""
     present = sorted(set(y_true) | set(y_pred))
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=present, zero_division=0)
+    return {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, lab in enumerate(present)}
+
+
+def _scores(y_true, y_pred, y_docs, doc_kinds: dict, seconds) -> CVResult:
+    present = sorted(set(y_true) | set(y_pred))
     truth, predicted, docs = np.array(y_true, dtype=object), np.array(y_pred, dtype=object), np.array(y_docs)
     kinds = np.array([doc_kinds.get(str(d), "unlisted") for d in y_docs])
     by_kind = {}
@@ -272,8 +279,7 @@ def _scores(y_true, y_pred, y_docs, doc_kinds: dict, seconds) -> CVResult:
         macro_f1=_macro_f1(y_true, y_pred),
         accuracy=float(np.mean(truth == predicted)),
         seconds=seconds, labels=present,
-        per_class={lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
-                   for i, lab in enumerate(present)},
+        per_class=per_class_figures(y_true, y_pred),
         confusion=confusion_matrix(y_true, y_pred, labels=present),
         y_true=list(y_true), y_pred=list(y_pred),
         interval=bootstrap_interval(y_true, y_pred),

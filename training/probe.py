@@ -27,7 +27,7 @@ import numpy as np
 
 from fazhi.classify import classify_report
 from fazhi.labels import LabelError, LabelledUnit, load_labels
-from fazhi.model import CONCRETE, ModelError, SentenceClassifier, load_classifier
+from fazhi.model import ModelError, SentenceClassifier, load_classifier
 from fazhi.paths import DEFAULT_MODEL_FILE, LABELS_DIR, PROBE_DIR
 from fazhi.splitter import split_units
 from fazhi.taxonomy import Taxonomy, load_taxonomy
@@ -77,7 +77,6 @@ def probe_figures(classifier: SentenceClassifier, reports: list[ProbeReport], tr
     model = {"area": [], "category": []}
     texts = {"area": [], "category": []}
     names = {"area": [], "category": []}
-    concrete_col = list(classifier.category_pipeline.classes_).index(CONCRETE)
     for report in reports:
         predicted = {u["start"]: u for u in classify_report(classifier, report.text)}
         body = [u for u in report.units if u.kind == "body"]
@@ -88,8 +87,7 @@ def probe_figures(classifier: SentenceClassifier, reports: list[ProbeReport], tr
             names["area"].append(report.name)
         rated = [u for u in body if u.category is not None]
         if rated:
-            proba = classifier.category_pipeline.predict_proba([u.text for u in rated])[:, concrete_col]
-            model["category"].extend(np.where(proba >= 0.5, CONCRETE, "slogan").tolist())
+            model["category"].extend(classifier.category_pipeline.predict([u.text for u in rated]).tolist())
             truth["category"].extend(u.category for u in rated)
             texts["category"].extend(u.text for u in rated)
             names["category"].extend([report.name] * len(rated))
@@ -111,7 +109,7 @@ def probe_figures(classifier: SentenceClassifier, reports: list[ProbeReport], tr
                          "accuracy": {row: float(np.mean(np.array(truth[task]) == np.array(pred)))
                                       for row, pred in rows.items()},
                          "per_report": per_report,
-                         "per_class": evaluate._scores(truth[task], model[task], names[task], {}, 0).per_class}
+                         "per_class": evaluate.per_class_figures(truth[task], model[task])}
     return figures
 
 

@@ -448,7 +448,11 @@ CUES = {
     "percent": re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之"),
     "title": re.compile(r"《[^》]{2,80}》"),
     "doc_number": re.compile(r"[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d+\s*号"),
-    "date": re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月\s*\d{1,2}\s*日"),
+    # A date, or a deadline the sentence sets ("2023年底前", "2022年上半年", "10月底前"): the
+    # guide's "date or deadline". A year alone is `year` (the reporting year is no anchor), and a
+    # deadline without a year of its own ("每年第一季度") is the outline's, not the government's.
+    "date": re.compile(r"(?:19|20)\d{2}\s*年\s*(?:\d{1,2}\s*月|年?[底末]|[上下]半年|第?[一二三四1-4]季度)"
+                       r"|\d{1,2}\s*月\s*(?:\d{1,2}\s*日|[底末]|[上中下]旬)"),
     "year": re.compile(r"(?:19|20)\d{2}\s*年"),
     "quoted_name": re.compile(r"[“\"][^”\"]{2,20}[”\"]"),
     # A named actor opening a clause (市公安局, 区司法局, 永川区, 川渝两地税务部门) and a completed,
@@ -480,7 +484,7 @@ _NEEDS = {
     "percent": ((_DIGIT, ("%", "％")), (("百分之",),)),
     "title": ((("《",),),),
     "doc_number": ((_DIGIT, ("号",), tuple("〔[［(（")),),
-    "date": ((_DIGIT, ("年",), ("月",)), (_DIGIT, ("月",), ("日",))),
+    "date": ((_DIGIT, ("年",), ("月", "底", "末", "半年", "季度")), (_DIGIT, ("月",), ("日", "底", "末", "旬"))),
     "year": ((_DIGIT, ("年",)),),
     "quoted_name": ((("“", '"'),),),
     "actor_act": ((tuple(_ACTS.split("|")), _ACTOR_ENDS),),

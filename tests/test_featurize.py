@@ -72,6 +72,24 @@ def test_work_already_done(sentence, completed):
     assert cue_counts(normalize(sentence))["completed"] == completed
 
 
+@pytest.mark.parametrize("sentence, dated", [
+    ("2018年3月，召开区政府常务会议。", 1),
+    ("5月12日开展防灾减灾宣传。", 1),
+    # A deadline the government sets itself is the guide's "date or deadline" (clarification 3).
+    ("原则上所有目标任务务必在2019年年底前完成。", 1),
+    ("2022年上半年完成执法大队全员轮训。", 1),
+    ("拟于2022年第三季度提交省政府常务会议审议。", 1),
+    ("于11月底前形成评估报告。", 1),
+    ("截至2016年末，全区仍有46名执法人员未取得执法证件。", 1),
+    # The reporting year alone, the outline's own targets and deadlines set for everyone are not.
+    ("2019年，我区深入推进依法行政。", 0),
+    ("到2020年，基本建成法治政府。", 0),
+    ("每年第一季度报告上一年度法治政府建设情况。", 0),
+])
+def test_a_date_or_a_deadline(sentence, dated):
+    assert cue_counts(normalize(sentence))["date"] == dated
+
+
 def test_cue_matrix_has_one_column_per_cue():
     matrix = cue_matrix(["抽查案卷240卷。", "切实做好行政应诉工作。"], GENERIC)
     assert matrix.shape == (2, len(CUE_NAMES))

@@ -1,11 +1,12 @@
 """Each lever of the model measured with and without, by the nested evaluation (issue: levers).
 
-    python -m training.levers            # about 20 minutes: one nested evaluation per row
+    python -m training.levers            # about 25 minutes: one nested evaluation per row
 
 Rows: the default training run; without the authored sentences; without the three corpora
 of the guide's hard cases for category (authored-d, -g, -h) together and each alone, and with
 authored-d training area as well as category; without authored-f (the digital area's
-boundaries); the taxonomy's original keyword lists only (no 2021-outline keywords);
+boundaries); without authored-j (departments' own reports) and with it training area too;
+without authored-k (next-year plans and shortcomings) and with it training area too; the taxonomy's original keyword lists only (no 2021-outline keywords);
 class-balanced weights; no report structure (the sentence alone); category without the
 rarity of words. Prints a Markdown table of the nested macro-F1 over annual reports and over
 all documents, for area and category (docs/model-comparison.md, "Levers").
@@ -25,8 +26,12 @@ LEVERS = (
     ("without authored-d (the guide's hard cases; it trains category only)", ["--without-document", "authored-d"]),
     ("without authored-g (quoted names)", ["--without-document", "authored-g"]),
     ("without authored-h (anchors that are not numbers)", ["--without-document", "authored-h"]),
-    ("authored-d trains area too", ["--every-document-trains-both"]),
+    ("authored-d trains area too", ["--trains-both", "authored-d"]),
     ("without authored-f (the digital area's boundaries)", ["--without-document", "authored-f"]),
+    ("without authored-j (departments' own reports; it trains category only)", ["--without-document", "authored-j"]),
+    ("authored-j trains area too", ["--trains-both", "authored-j"]),
+    ("without authored-k (plans and shortcomings; it trains category only)", ["--without-document", "authored-k"]),
+    ("authored-k trains area too", ["--trains-both", "authored-k"]),
     ("taxonomy keywords without the 2021 outline's", ["--keyword-sets", "keywords"]),
     ("class-balanced weights (instead of the priors as in the data)", ["--class-weight", "balanced"]),
 )

@@ -4,9 +4,8 @@
 
 The labelled seeds are three district and municipal reports from one province. The reports the
 tool is for come from every level and from departments, in both outlines' eras. data/probe/
-holds reports the team wrote for those kinds (a provincial department, a county in 2019, a data
-bureau, an emergency-management bureau, a township, a market-regulation bureau), each a text
-file beside its labels (`<name>.txt`, `<name>.jsonl`, units with offsets as the splitter cuts
+holds reports the team wrote for those kinds (provincial, county and township governments and
+city, county and provincial departments; its README lists them), each a text file beside its labels (`<name>.txt`, `<name>.jsonl`, units with offsets as the splitter cuts
 them), labelled by the guide. They never train: training reads data/labels/ only.
 
 A probe report is classified as the service classifies an upload (split, outline and section
@@ -126,9 +125,9 @@ def probe_metrics(figures: dict) -> dict:
 def probe_markdown(figures: dict) -> str:
     """The probe's section of docs/model-comparison.md."""
     lines = ["## Probe: invented reports of kinds the seeds lack (`python -m training.probe`)", "",
-             "Reports the team wrote (data/probe/) for a provincial department, a county in 2019, a data "
-             "bureau, an emergency-management bureau, a township and a market-regulation bureau, labelled by "
-             "the guide. They never train and nothing is chosen on them; being the team's own writing, like "
+             "Reports the team wrote (data/probe/, listed in its README) for kinds the seeds lack: "
+             "provincial, county and township governments and city, county and provincial departments, "
+             "labelled by the guide. They never train and nothing is chosen on them; being the team's own writing, like "
              "the authored training sentences, they flatter the model. A check on those kinds of report, "
              "not the headline. The shipped model (fitted on all labels) and the rules on the same body "
              "units; area with the report's structure, as the service reads an upload.", ""]

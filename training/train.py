@@ -62,8 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="train without the authored sentences (source: authored), to measure them")
     parser.add_argument("--without-document", action="append", default=[], metavar="DOC",
                         help="train without this document's labels (repeatable), to measure them")
-    parser.add_argument("--every-document-trains-both", action="store_true",
-                        help="ignore the `trains` of data/documents.yaml (every document trains both tasks), to measure it")
+    parser.add_argument("--trains-both", action="append", default=[], metavar="DOC",
+                        help="let DOC train both tasks whatever its `trains` in data/documents.yaml says, "
+                             "to measure that (repeatable)")
     parser.add_argument("--probe-dir", type=Path, default=PROBE_DIR,
                         help="invented reports scored apart, never trained on (training/probe.py)")
     parser.add_argument("--registered-model", default=REGISTERED_MODEL)
@@ -122,12 +123,11 @@ def evaluate_all(args: argparse.Namespace, taxonomy=None) -> dict:
         units = [u for u in units if u.source != AUTHORED_SOURCE]
     documents_path = documents_file(args)
     documents = load_documents(documents_path)
-    unknown = sorted(set(args.without_document) - set(documents))
+    unknown = sorted(set(args.without_document + args.trains_both) - set(documents))
     if unknown:
         raise LabelError(f"no document {', '.join(map(repr, unknown))} in {documents_path}")
     units = [u for u in units if u.doc not in args.without_document]
-    if args.every_document_trains_both:
-        documents = {doc: replace(d, trains=TASKS) for doc, d in documents.items()}
+    documents = {doc: replace(d, trains=TASKS) if doc in args.trains_both else d for doc, d in documents.items()}
     area_data, category_data = evaluate.build_tasks(units, documents)
     make = model_factory(args)
     area_results = evaluate.compare(area_data, evaluate.candidates("area", taxonomy, make))
@@ -219,7 +219,7 @@ def run(args: argparse.Namespace) -> dict:
                   "context_weight": area_setting.context_weight, "section_weight": area_setting.section_weight,
                   "without_authored": args.without_authored,
                   "without_documents": "+".join(args.without_document),
-                  "every_document_trains_both": args.every_document_trains_both,
+                  "trains_both": "+".join(args.trains_both),
                   **{f"n_units_{source}": n for source, n in sorted(Counter(u.source for u in units).items())},
                   "evaluation": "nested leave-one-document-out"}
         # `mlflow run` has already logged the entry point's parameters; MLflow refuses re-logging.

@@ -6,9 +6,9 @@ Rows: the default training run; without the authored sentences; without the thre
 of the guide's hard cases for category (authored-d, -g, -h) together and each alone, and with
 authored-d training area as well as category; without authored-f (the digital area's
 boundaries); without authored-j (departments' own reports) and with it training area too;
-without authored-k (next-year plans and shortcomings) and with it training area too; the taxonomy's original keyword lists only (no 2021-outline keywords);
-class-balanced weights; no report structure (the sentence alone); category without the
-rarity of words. Prints a Markdown table of the nested macro-F1 over annual reports and over
+without authored-k (next-year plans and shortcomings) and with it training area too; the
+taxonomy's original keyword lists only (no 2021-outline keywords); class-balanced weights; no
+report structure (the sentence alone); category without the rarity of words. Prints a Markdown table of the nested macro-F1 over annual reports and over
 all documents, for area and category (docs/model-comparison.md, "Levers").
 """
 from __future__ import annotations

@@ -5,14 +5,15 @@
 The labelled seeds are three district and municipal reports from one province. The reports the
 tool is for come from every level and from departments, in both outlines' eras. data/probe/
 holds reports the team wrote for those kinds (provincial, county and township governments and
-city, county and provincial departments; its README lists them), each a text file beside its labels (`<name>.txt`, `<name>.jsonl`, units with offsets as the splitter cuts
-them), labelled by the guide. They never train: training reads data/labels/ only.
+city, county and provincial departments; its README lists them), each a text file beside its
+labels (`<name>.txt`, `<name>.jsonl`, units with offsets as the splitter cuts them), labelled by
+the guide. They never train: training reads data/labels/ only.
 
 A probe report is classified as the service classifies an upload (split, outline and section
 weights), and the rules score the same units. The figure checks that the model holds on such
 kinds; it is not the headline and not evidence of accuracy on real reports: the probe is the
 team's own writing, as the authored training sentences are, so it flatters the model where it
-shares their voice. Nothing is chosen on it.
+shares their voice. No setting is chosen on it.
 """
 from __future__ import annotations
 
@@ -127,8 +128,9 @@ def probe_markdown(figures: dict) -> str:
     lines = ["## Probe: invented reports of kinds the seeds lack (`python -m training.probe`)", "",
              "Reports the team wrote (data/probe/, listed in its README) for kinds the seeds lack: "
              "provincial, county and township governments and city, county and provincial departments, "
-             "labelled by the guide. They never train and nothing is chosen on them; being the team's own writing, like "
-             "the authored training sentences, they flatter the model. A check on those kinds of report, "
+             "labelled by the guide. They never train and no setting is chosen on them, though two authored "
+             "corpora took their topics from the probe's errors (notes, round 9); being the team's own writing, "
+             "like the authored training sentences, they flatter the model. A check on those kinds of report, "
              "not the headline. The shipped model (fitted on all labels) and the rules on the same body "
              "units; area with the report's structure, as the service reads an upload.", ""]
     short = [r.split("_", 1)[0] for r in figures["reports"]]

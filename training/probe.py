@@ -4,7 +4,7 @@
 
 The labelled seeds are three district and municipal reports from one province. The reports the
 tool is for come from every level and from departments, in both outlines' eras. data/probe/
-holds reports the team wrote for those kinds (provincial, county and township governments and
+holds reports the team wrote for those kinds (governments from the province to the township and
 city, county and provincial departments; its README lists them), each a text file beside its
 labels (`<name>.txt`, `<name>.jsonl`, units with offsets as the splitter cuts them), labelled by
 the guide. They never train: training reads data/labels/ only.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,12 +42,17 @@ class ProbeReport:
     units: list[LabelledUnit]
 
 
+def _natural_order(path: Path) -> list:
+    """p2 before p10: the numbers in a file's name compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
 def load_probe(directory: Path = PROBE_DIR, taxonomy: Taxonomy | None = None) -> list[ProbeReport]:
     """Every labelled probe report in `directory`: `<name>.jsonl` with `<name>.txt` beside it.
     Raises LabelError when a label file has no report or a label's offsets are not a unit of it."""
     taxonomy = taxonomy or load_taxonomy()
     reports = []
-    for labels in sorted(Path(directory).glob("*.jsonl")):
+    for labels in sorted(Path(directory).glob("*.jsonl"), key=_natural_order):
         source = labels.with_suffix(".txt")
         if not source.is_file():
             raise LabelError(f"{labels}: no report {source.name} beside it")
@@ -127,7 +133,7 @@ def probe_markdown(figures: dict) -> str:
     """The probe's section of docs/model-comparison.md."""
     lines = ["## Probe: invented reports of kinds the seeds lack (`python -m training.probe`)", "",
              "Reports the team wrote (data/probe/, listed in its README) for kinds the seeds lack: "
-             "provincial, county and township governments and city, county and provincial departments, "
+             "governments from the province to the township and city, county and provincial departments, "
              "labelled by the guide. They never train and no setting is chosen on them, though two authored "
              "corpora took their topics from the probe's errors (notes, round 9); being the team's own writing, "
              "like the authored training sentences, they flatter the model. A check on those kinds of report, "

@@ -137,10 +137,11 @@ def share_counters(pipelines) -> None:
     # A rarity block reads tokens through a shared word counter's numbering (looked up once).
     shared = next((b.counter for pipeline in pipelines for b in getattr(pipeline, "blocks", ())
                    if isinstance(b, WordBlock) and b.counter is not None), None)
-    for pipeline in pipelines:
-        for block in getattr(pipeline, "blocks", ()):
-            if isinstance(block, RareBlock) and shared is not None:
-                block.vocabulary.link(shared)
+    if shared is not None:
+        for pipeline in pipelines:
+            for block in getattr(pipeline, "blocks", ()):
+                if isinstance(block, RareBlock):
+                    block.vocabulary.link(shared)
     for pipeline in pipelines:
         if isinstance(pipeline, CompiledPipeline):
             pipeline.prepare()  # the blocks' weights at their new counters' columns

@@ -32,14 +32,14 @@ def test_every_probe_report_is_labelled_unit_by_unit(reports):
         assert all(u.source == "authored" for u in report.units)
 
 
-def test_the_probe_never_trains():
+def test_the_probe_never_trains(reports):
     # Training reads data/labels/ only; the probe's documents are not among its labels, and
     # beyond the report formulas (现将…如下, 特此报告) and addressee lines no probe sentence is a
     # training sentence.
     assert LABELS_DIR not in PROBE_DIR.parents and PROBE_DIR != LABELS_DIR
     training = load_labels()
-    assert not {u.doc for u in training} & {u.doc for r in load_probe() for u in r.units}
-    shared = {u.text for r in load_probe() for u in r.units if u.kind == "body" and u.area != "none"} & {
+    assert not {u.doc for u in training} & {u.doc for r in reports for u in r.units}
+    shared = {u.text for r in reports for u in r.units if u.kind == "body" and u.area != "none"} & {
         u.text for u in training}
     assert all(len(text) <= 12 for text in shared), shared
 

@@ -8,8 +8,9 @@ authored-d training area as well as category; without authored-f (the digital ar
 boundaries); without authored-j (departments' own reports) and with it training area too;
 without authored-k (next-year plans and shortcomings) and with it training area too; the
 taxonomy's original keyword lists only (no 2021-outline keywords); class-balanced weights; no
-report structure (the sentence alone); category without the rarity of words. Prints a Markdown table of the nested macro-F1 over annual reports and over
-all documents, for area and category (docs/model-comparison.md, "Levers").
+report structure (the sentence alone); category without the rarity of words. Prints a Markdown
+table of the nested macro-F1 over annual reports and over all documents, for area and category
+(docs/model-comparison.md, "Levers").
 """
 from __future__ import annotations
 

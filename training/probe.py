@@ -79,43 +79,35 @@ def probe_figures(classifier: SentenceClassifier, reports: list[ProbeReport], tr
     pooled and per report, with the model's per-area F1. Area is predicted over the whole report
     (structure included); category from the sentence, as cross-validation scores it."""
     taxonomy = taxonomy or load_taxonomy()
-    truth = {"area": [], "category": []}
-    model = {"area": [], "category": []}
-    texts = {"area": [], "category": []}
-    names = {"area": [], "category": []}
+    scored = {"area": [], "category": []}  # per task: (report, text, truth, the model's label)
     for report in reports:
         predicted = {u["start"]: u for u in classify_report(classifier, report.text)}
         body = [u for u in report.units if u.kind == "body"]
-        for unit in body:
-            truth["area"].append(unit.area)
-            model["area"].append(predicted[unit.start]["area"])
-            texts["area"].append(unit.text)
-            names["area"].append(report.name)
+        scored["area"] += [(report.name, u.text, u.area, predicted[u.start]["area"]) for u in body]
         rated = [u for u in body if u.category is not None]
         if rated:
-            model["category"].extend(classifier.category_pipeline.predict([u.text for u in rated]).tolist())
-            truth["category"].extend(u.category for u in rated)
-            texts["category"].extend(u.text for u in rated)
-            names["category"].extend([report.name] * len(rated))
+            decided = classifier.category_pipeline.predict([u.text for u in rated]).tolist()
+            scored["category"] += [(report.name, u.text, u.category, d) for u, d in zip(rated, decided)]
     figures = {"reports": [r.name for r in reports]}
     for task, rules in _rules(taxonomy).items():
+        columns = zip(*scored[task]) if scored[task] else ((), (), (), ())
+        names, texts, truth, model = (list(column) for column in columns)
         fit_on = [u for u in training_units if (u.area if task == "area" else u.category) is not None]
         y_fit = [u.area if task == "area" else u.category for u in fit_on]
-        rows = {"model": model[task]}
+        predictions = {"model": model}
         for rule in rules:
-            rows[rule.name] = list(rule.estimator.fit([u.text for u in fit_on], y_fit).predict(texts[task]))
+            predictions[rule.name] = list(rule.estimator.fit([u.text for u in fit_on], y_fit).predict(texts))
         per_report = {}
         for name in figures["reports"]:
-            picked = [i for i, n in enumerate(names[task]) if n == name]
-            per_report[name] = {row: evaluate._macro_f1([truth[task][i] for i in picked],
-                                                        [pred[i] for i in picked]) if picked else None
-                                for row, pred in rows.items()}
-        figures[task] = {"n": len(truth[task]),
-                         "macro_f1": {row: evaluate._macro_f1(truth[task], pred) for row, pred in rows.items()},
-                         "accuracy": {row: float(np.mean(np.array(truth[task]) == np.array(pred)))
-                                      for row, pred in rows.items()},
+            picked = [i for i, n in enumerate(names) if n == name]
+            per_report[name] = {row: evaluate._macro_f1([truth[i] for i in picked], [pred[i] for i in picked])
+                                if picked else None for row, pred in predictions.items()}
+        figures[task] = {"n": len(truth),
+                         "macro_f1": {row: evaluate._macro_f1(truth, pred) for row, pred in predictions.items()},
+                         "accuracy": {row: float(np.mean(np.array(truth) == np.array(pred)))
+                                      for row, pred in predictions.items()},
                          "per_report": per_report,
-                         "per_class": evaluate.per_class_figures(truth[task], model[task])}
+                         "per_class": evaluate.per_class_figures(truth, model)}
     return figures
 
 

@@ -146,6 +146,10 @@ def test_run_logged_metrics(store):
     assert metrics["area_macro_f1"] > metrics["area_baseline_taxonomy_keywords_macro_f1"]
     assert metrics["category_macro_f1"] > metrics["category_baseline_majority_class_macro_f1"]
     assert 0 < metrics["category_baseline_anchor_cues_named_actor_s_act_macro_f1"] <= 1
+    # The second labelling of the agreement sample, scored against the labels like a model.
+    for task in ("area", "category"):
+        assert 0.5 < metrics[f"{task}_macro_f1_second_labeller"] <= 1
+        assert 0.5 < metrics[f"{task}_macro_f1_second_labeller_all"] <= 1
     # The probe (data/probe/, never trained on) scored by the run's model, with the better rule.
     for task in ("area", "category"):
         assert 0 < metrics[f"probe_{task}_macro_f1"] <= 1
@@ -165,6 +169,7 @@ def test_run_logged_evaluation_artifacts(store, tmp_path):
     assert "nested leave-one-document-out" in table and "headline" in table and "95 % interval" in table
     assert chosen(run.data.params, "area") in table
     assert "## Probe: invented reports" in table
+    assert "## The labels' own ceiling" in table and "| second labeller |" in table
     # Artifacts live beside the temporary store, not in the repository.
     assert str(store["root"]) in run.info.artifact_uri
 

@@ -3,8 +3,12 @@
     python -m training.agreement
 
 The sample (data/agreement/sample.units.jsonl) was drawn at random from the body sentences
-of the three seed documents and labelled again by an annotator who had only the guide
+of the seed documents and labelled again by an annotator who had only the guide
 (data/agreement/sample.second.jsonl); the first labels are those in data/labels/.
+
+Training also scores the second labelling like a model (`ceiling_figures`): its macro-F1
+against the labels, beside the nested model's and the better rule's on the same sentences,
+is how closely two careful readers of the guide agree, the most a figure can mean.
 """
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
+from fazhi.labels import TASKS
 from fazhi.paths import DATA_DIR, LABELS_DIR
+from training.evaluate import _macro_f1, better_rule, bootstrap_interval, pooled_order
 
 AGREEMENT_DIR = DATA_DIR / "agreement"
+SECOND_FILE = AGREEMENT_DIR / "sample.second.jsonl"
 NO_CATEGORY = "-"
 
 
@@ -25,8 +32,13 @@ def _read(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def agreement(second_file: Path = AGREEMENT_DIR / "sample.second.jsonl", labels_dir: Path = LABELS_DIR) -> dict:
-    first = {row["id"]: row for path in sorted(labels_dir.glob("*.jsonl")) for row in _read(path) if "id" in row}
+def _first_labels(labels_dir: Path) -> dict[str, dict]:
+    """Each labelled unit with an id (the seeds' units), by id."""
+    return {row["id"]: row for path in sorted(labels_dir.glob("*.jsonl")) for row in _read(path) if "id" in row}
+
+
+def agreement(second_file: Path = SECOND_FILE, labels_dir: Path = LABELS_DIR) -> dict:
+    first = _first_labels(labels_dir)
     second = _read(second_file)
     missing = [row["id"] for row in second if row["id"] not in first]
     if missing:
@@ -41,6 +53,67 @@ def agreement(second_file: Path = AGREEMENT_DIR / "sample.second.jsonl", labels_
                          "disagreements": [{"id": p["id"], "text": p["text"], "first": x, "second": y}
                                            for (p, _), x, y in zip(pairs, a, b) if x != y]}
     return result
+
+
+def ceiling_figures(e: dict, headline_kind: str, second_file: Path = SECOND_FILE,
+                    labels_dir: Path = LABELS_DIR) -> dict:
+    """For each task, on the sampled sentences that are its evaluation units: macro-F1 (with
+    its bootstrap interval) of the second labelling, of the nested model's held-out predictions
+    and of the better rule's, all against the labels, over `headline_kind` documents and over
+    all; a task none of whose sampled sentences are evaluation units is left out. `e` is
+    training's evaluation (training.train.evaluate_all)."""
+    first = _first_labels(labels_dir)
+    second = _read(second_file)
+    figures = {}
+    for task in TASKS:
+        data, nested = e[f"{task}_data"], e[f"{task}_nested"].result
+        rule = better_rule(e[f"{task}_results"], headline_kind)
+        order = pooled_order(data)
+        position = {(data.docs[i], data.starts[i]): k for k, i in enumerate(order)}
+        # A second labelling without this task's label where the first has one is a disagreement.
+        rows = [(position[key], row.get(task) or NO_CATEGORY) for row in second
+                if (key := (row["doc"], first.get(row["id"], {}).get("start"))) in position]
+        if not rows:
+            continue
+        by_scope = {}
+        for scope in (headline_kind, "all"):
+            picked = [(k, label) for k, label in rows
+                      if scope == "all" or data.doc_kinds.get(data.docs[order[k]]) == scope]
+            if not picked:
+                continue
+            truth = [nested.y_true[k] for k, _ in picked]
+            readers = {"second labeller": [label for _, label in picked],
+                       "nested choice": [nested.y_pred[k] for k, _ in picked],
+                       rule.candidate: [rule.y_pred[k] for k, _ in picked]}
+            by_scope[scope] = {"n": len(picked), **{name: {"macro_f1": _macro_f1(truth, predicted),
+                                                           "interval": bootstrap_interval(truth, predicted)}
+                                                    for name, predicted in readers.items()}}
+        figures[task] = by_scope
+    return figures
+
+
+def ceiling_metrics(figures: dict, headline_kind: str) -> dict:
+    """The second labeller's macro-F1, over the headline kind and over all sampled units."""
+    return {f"{task}_macro_f1_second_labeller{'' if scope == headline_kind else '_all'}":
+            by_scope[scope]["second labeller"]["macro_f1"]
+            for task, by_scope in figures.items() for scope in by_scope}
+
+
+def ceiling_markdown(figures: dict, headline_kind: str) -> str:
+    lines = ["## The labels' own ceiling: a second labeller on the same sentences (training/agreement.py)", "",
+             "The agreement sample (data/agreement/: sentences drawn at random from the seeds' bodies) was",
+             "labelled again by an annotator who had only the guide. Scored like a model against the labels,",
+             "the second labelling shows how closely two careful readers of the guide agree: a model above",
+             "it would be fitting the first labeller's habits, not the guide. Beside it, the nested model's",
+             "held-out predictions and the better rule's, on the same sentences.", "",
+             "| task | documents | sentences | reader | macro-F1 | 95 % interval |", "|---|---|---|---|---|---|"]
+    for task, by_scope in figures.items():
+        for scope, row in by_scope.items():
+            for reader, m in row.items():
+                if reader != "n":
+                    lines.append(f"| {task} | {scope} | {row['n']} | {reader} | {m['macro_f1']:.3f} "
+                                 f"| {m['interval'][0]:.3f}–{m['interval'][1]:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:

@@ -42,6 +42,7 @@ class TaskData:
     contexts: list[str] = field(default_factory=list)  # section outline of each unit, "" if unknown
     doc_kinds: dict = field(default_factory=dict)  # document → its kind (annual_report, plan, ...)
     kinds: list[str] = field(default_factory=list)  # heading / body / furniture of each unit
+    starts: list[int | None] = field(default_factory=list)  # offset of each unit in its document, where known
 
 
 def report_contexts(units: list[LabelledUnit], documents: dict[str, SourceDocument],
@@ -72,14 +73,14 @@ def area_task(units: list[LabelledUnit], documents: dict[str, SourceDocument]) -
     return TaskData("area", [u.text for u in units], [u.area for u in units], [u.doc for u in units],
                     np.array([u.is_evaluation_truth and u.kind == "body" for u in units]),
                     report_contexts(units, documents), {d: documents[d].kind for d in documents},
-                    [u.kind for u in units])
+                    [u.kind for u in units], [u.start for u in units])
 
 
 def category_task(units: list[LabelledUnit], documents: dict[str, SourceDocument]) -> TaskData:
     chosen = [u for u in _training("category", units, documents) if u.category is not None]
     return TaskData("category", [u.text for u in chosen], [u.category for u in chosen],
                     [u.doc for u in chosen], np.array([u.is_evaluation_truth for u in chosen]),
-                    doc_kinds={d: documents[d].kind for d in documents})
+                    doc_kinds={d: documents[d].kind for d in documents}, starts=[u.start for u in chosen])
 
 
 def build_tasks(units: list[LabelledUnit],
@@ -210,6 +211,14 @@ def _held_out_folds(estimator, data: TaskData, exclude: str | None = None):
         train = (docs != doc) & (docs != exclude)
         fitted = clone(estimator).fit(list(texts[train]), list(labels[train]))
         yield fitted, list(texts[test]), list(labels[test]), list(docs[test]), test
+
+
+def pooled_order(data: TaskData) -> list[int]:
+    """The units whose predictions leave-one-document-out pools, in its order (documents
+    sorted, each one's evaluation units as they come): position k of a pooled result is unit
+    pooled_order(data)[k]."""
+    docs = np.array(data.docs)
+    return [int(i) for doc in sorted(set(data.docs)) for i in np.flatnonzero((docs == doc) & data.evaluate)]
 
 
 def leave_one_document_out(estimator, data: TaskData) -> CVResult:
@@ -433,6 +442,12 @@ def _kind(r: CVResult, kind: str) -> dict:
     return r.by_kind.get(kind, {"macro_f1": float("nan"), "interval": (float("nan"),) * 2, "accuracy": float("nan")})
 
 
+def better_rule(results: list[CVResult], kind: str) -> CVResult:
+    """The rule with the best macro-F1 over documents of `kind`: what a model must beat."""
+    return max((r for r in results if not r.feature_set and r.candidate.startswith("rule")),
+               key=lambda r: _kind(r, kind)["macro_f1"])
+
+
 def comparison_markdown(e: dict, headline_kind: str) -> str:
     """docs/model-comparison.md: the nested headline, the rules beside it, every candidate's
     plain LODO figure, what each fold chose, per kind and per class."""
@@ -464,8 +479,7 @@ def comparison_markdown(e: dict, headline_kind: str) -> str:
         results = e[f"{task}_results"]
         rules = [r for r in results if not r.feature_set]
         head = _kind(nested.result, headline_kind)
-        best_rule = max((r for r in rules if r.candidate.startswith("rule")),
-                        key=lambda r: _kind(r, headline_kind)["macro_f1"])
+        best_rule = better_rule(results, headline_kind)
         margin = head["macro_f1"] - _kind(best_rule, headline_kind)["macro_f1"]
         lines += [f"## {title}", "",
                   f"| | macro-F1, {headline_kind} | 95 % interval | all documents | per document ({documents}) |",

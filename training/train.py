@@ -29,6 +29,7 @@ from fazhi.model import SentenceClassifier, build_pipeline
 from fazhi.paths import DOCUMENTS_FILE, LABELS_DIR, PROBE_DIR, PROJ_ROOT
 from fazhi.taxonomy import load_taxonomy
 from training import evaluate
+from training.agreement import ceiling_figures, ceiling_markdown, ceiling_metrics
 from training.invariance import actor_flip_rates
 from training.probe import load_probe, probe_figures, probe_markdown, probe_metrics
 from training.registry import (CHAMPION_ALIAS, PROMOTION_METRICS, REGISTERED_MODEL, committed_model_tags,
@@ -201,6 +202,11 @@ def run(args: argparse.Namespace) -> dict:
               f"{flips['sentences']} labelled concrete sentences that name 我区/全区/区政府/区X局, each with the "
               f"actor replaced by the city's, the province's and the county's ({flips['variants']} variants): "
               f"category flips {flips['category_flip_rate']:.1%}, area flips {flips['area_flip_rate']:.1%}.\n")
+    # How closely a second labeller agrees with the labels: the most a figure can mean.
+    ceiling = ceiling_figures(e, HEADLINE_KIND, labels_dir=args.labels_dir)
+    if ceiling:
+        metrics.update(ceiling_metrics(ceiling, HEADLINE_KIND))
+        table += "\n" + ceiling_markdown(ceiling, HEADLINE_KIND)
     # Invented reports of kinds the seeds lack: a check reported apart, never trained or chosen on.
     probe_reports = load_probe(args.probe_dir, taxonomy)
     if probe_reports:

@@ -359,11 +359,16 @@ def section_contexts(units: list[Unit]) -> list[str]:
     sentences above it, outermost first ("" where there are none). Context for the area model.
 
     A heading or lead sentence closes the sections at its own level and below, so its context
-    is only its parents, never the sibling section it ends.
+    is only its parents, never the sibling section it ends. The report's title (an unnumbered
+    heading before any body sentence) is no section: the sentences under it alone (the preamble:
+    an addressee line, the introduction) have no context, so that an addressee line is not
+    averaged into the introduction's area.
     """
     rank = {style: level for level, style in enumerate(LEAD_STYLES)}
     open_sections: list[tuple[int, str]] = []  # (level, text), outermost first
     contexts = []
+    title: list[tuple[int, str]] = []  # the open sections while only the title is open
+    seen_body = False
     for unit in units:
         if unit.kind == "furniture":
             contexts.append("")
@@ -374,6 +379,9 @@ def section_contexts(units: list[Unit]) -> list[str]:
             open_sections = [(l, t) for l, t in open_sections if l < level]
             contexts.append(" ".join(text for _, text in open_sections))
             open_sections.append((level, unit.text))
+            if level < 0 and not seen_body and not title:
+                title = list(open_sections)
         else:
-            contexts.append(" ".join(text for _, text in open_sections))
+            seen_body = True
+            contexts.append("" if open_sections == title else " ".join(text for _, text in open_sections))
     return contexts

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from fazhi.paths import REPORTS_DIR
-from fazhi.splitter import section_contexts, split_sentences, split_units
+from fazhi.splitter import Unit, section_contexts, split_sentences, split_units
 
 SEEDS = sorted(REPORTS_DIR.glob("*.txt"))
 
@@ -314,3 +314,22 @@ def test_a_page_number_inside_a_broken_sentence_is_left_out():
 
 def test_sentence_end_after_a_closing_quote_stays_with_the_sentence():
     assert split_sentences('他强调"要做到三个不！"。下一句。') == ['他强调"要做到三个不！"。', "下一句。"]
+
+
+def test_the_preamble_under_the_title_alone_has_no_section():
+    text = ("某县人民政府关于2024年度法治政府建设情况的报告\n\n某市人民政府：\n\n"
+            "2024年，我县法治政府建设取得新成效。现将有关情况报告如下：\n\n"
+            "一、加强党的领导\n\n县政府常务会议学法4次。\n")
+    units = split_units(text)
+    contexts = dict(zip((u.text for u in units), section_contexts(units)))
+    # The addressee line and the introduction share no section with each other or the title.
+    assert contexts["某市人民政府："] == ""
+    assert contexts["2024年，我县法治政府建设取得新成效。"] == ""
+    # Under a numbered part, the title still leads the outline.
+    assert contexts["县政府常务会议学法4次。"] == "某县人民政府关于2024年度法治政府建设情况的报告 一、加强党的领导"
+
+
+def test_an_unnumbered_heading_after_the_body_is_a_section_not_a_title():
+    units = [Unit("heading", "某县2024年法治政府建设情况报告", 0, 15), Unit("body", "引言。", 16, 19),
+             Unit("heading", "加强法治宣传", 20, 26), Unit("body", "举办法治讲座3场。", 27, 36)]
+    assert section_contexts(units) == ["", "", "", "加强法治宣传"]

@@ -197,6 +197,17 @@ class CVResult:
     by_kind: dict = field(default_factory=dict)  # document kind → pooled macro_f1, interval, accuracy, n
 
 
+def evaluation_folds(data: TaskData, exclude: str | None = None):
+    """Each document with evaluation units (other than `exclude`), in sorted order, with the
+    mask of its evaluation units: the folds, and the order, in which leave-one-document-out
+    pools its predictions."""
+    docs = np.array(data.docs)
+    for doc in sorted(set(data.docs) - {exclude}):
+        test = (docs == doc) & data.evaluate
+        if test.any():
+            yield doc, test
+
+
 def _held_out_folds(estimator, data: TaskData, exclude: str | None = None):
     """For each document with evaluation units (other than `exclude`, whose units neither
     train nor test): the estimator fitted on all other documents, then that document's
@@ -204,10 +215,7 @@ def _held_out_folds(estimator, data: TaskData, exclude: str | None = None):
     texts = np.array(data.texts, dtype=object)
     labels = np.array(data.labels, dtype=object)
     docs = np.array(data.docs)
-    for doc in sorted(set(data.docs) - {exclude}):
-        test = (docs == doc) & data.evaluate
-        if not test.any():
-            continue
+    for doc, test in evaluation_folds(data, exclude):
         train = (docs != doc) & (docs != exclude)
         fitted = clone(estimator).fit(list(texts[train]), list(labels[train]))
         yield fitted, list(texts[test]), list(labels[test]), list(docs[test]), test
@@ -217,8 +225,7 @@ def pooled_order(data: TaskData) -> list[int]:
     """The units whose predictions leave-one-document-out pools, in its order (documents
     sorted, each one's evaluation units as they come): position k of a pooled result is unit
     pooled_order(data)[k]."""
-    docs = np.array(data.docs)
-    return [int(i) for doc in sorted(set(data.docs)) for i in np.flatnonzero((docs == doc) & data.evaluate)]
+    return [int(i) for _, test in evaluation_folds(data) for i in np.flatnonzero(test)]
 
 
 def leave_one_document_out(estimator, data: TaskData) -> CVResult:
@@ -403,10 +410,7 @@ def nested_lodo(make, data: TaskData, feature_sets, grid=NO_STRUCTURE) -> Nested
     docs = np.array(data.docs)
     labels = np.array(data.labels, dtype=object)
     y_true, y_pred, y_docs, chosen = [], [], [], {}
-    for doc in sorted(set(data.docs)):
-        test = (docs == doc) & data.evaluate
-        if not test.any():
-            continue
+    for doc, test in evaluation_folds(data):
         setting, _ = _select(make, data, feature_sets, grid, exclude=doc)
         chosen[doc] = setting
         train = docs != doc
